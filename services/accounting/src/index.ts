@@ -1,0 +1,2 @@
+export { Accounting, type AccountingOptions } from './accounting.js';
+export { UsageWriter } from './usage-writer.js';

@@ -1,0 +1,3 @@
+export { createNodeSqliteDialect } from './node-sqlite-dialect.js';
+export { MemoryCoordinationStore } from './memory-coordination-store.js';
+export { InProcessUsageBus } from './in-process-usage-bus.js';

@@ -1,0 +1,27 @@
+import express, { type Router } from 'express';
+import type { AdminContext } from './admin-context.js';
+import { requireAdminToken } from './admin-auth.js';
+import { adminErrorHandler, adminNotFound } from './admin-errors.js';
+import { registerChannelRoutes } from './channel-routes.js';
+import { registerKeyRoutes } from './key-routes.js';
+import { registerUsageRoutes } from './usage-routes.js';
+
+/** Why 1 MiB: the largest admin body (a channel with 100 accounts and 1000 models) is far smaller. */
+const BODY_LIMIT = '1mb';
+
+/**
+ * The admin REST API, meant to be mounted at `/admin/v1`. Authentication runs before the body is
+ * parsed, so an anonymous caller cannot make the server read a large body; every path under the mount,
+ * known or not, answers in the OpenAI error shape.
+ */
+export function createAdminRouter(ctx: AdminContext, adminTokenHash: string): Router {
+  const router = express.Router();
+  router.use(requireAdminToken(adminTokenHash));
+  router.use(express.json({ limit: BODY_LIMIT }));
+  registerChannelRoutes(router, ctx);
+  registerKeyRoutes(router, ctx);
+  registerUsageRoutes(router, ctx);
+  router.use(adminNotFound);
+  router.use(adminErrorHandler(ctx.logger));
+  return router;
+}

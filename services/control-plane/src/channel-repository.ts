@@ -1,0 +1,223 @@
+import type { Kysely } from 'kysely';
+import type { AccountRow, ChannelRow, DB, ProviderId } from '@switchyard/core';
+import { PROVIDER_IDS } from '@switchyard/core';
+import { parseStringArray, parseStringRecord } from './json-columns.js';
+
+/** An upstream account as stored: the credential stays a SecretBox envelope. */
+export interface StoredAccount {
+  id: number;
+  channelId: number;
+  name: string;
+  /** SecretBox envelope of the upstream API key; never leaves the control plane as is. */
+  credential: string;
+  enabled: boolean;
+  createdAt: number;
+}
+
+/** A channel row with its accounts, typed and coerced (ids and epoch-ms as numbers, flags as booleans). */
+export interface StoredChannel {
+  id: number;
+  name: string;
+  provider: ProviderId;
+  baseUrl: string;
+  models: string[];
+  modelMapping: Record<string, string>;
+  priority: number;
+  weight: number;
+  group: string;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+  accounts: StoredAccount[];
+}
+
+/** An account to insert; `credential` is already encrypted. */
+export interface NewAccount {
+  name: string;
+  credential: string;
+}
+
+export interface NewChannel {
+  name: string;
+  provider: ProviderId;
+  baseUrl: string;
+  models: string[];
+  modelMapping: Record<string, string>;
+  priority: number;
+  weight: number;
+  group: string;
+  enabled: boolean;
+  accounts: NewAccount[];
+}
+
+/** Fields of a channel to change; `accounts`, when present, replaces the whole account list. */
+export type ChannelPatch = Partial<NewChannel>;
+
+/**
+ * SQL for channels and their accounts. Writes that touch both run in one transaction, so a reader
+ * never sees a channel without its accounts.
+ */
+export class ChannelRepository {
+  readonly #db: Kysely<DB>;
+
+  constructor(db: Kysely<DB>) {
+    this.#db = db;
+  }
+
+  /** Every channel with its accounts, ordered by id. */
+  async list(): Promise<StoredChannel[]> {
+    return listChannels(this.#db);
+  }
+
+  async get(id: number): Promise<StoredChannel | undefined> {
+    return getChannel(this.#db, id);
+  }
+
+  async create(channel: NewChannel, now: number): Promise<StoredChannel> {
+    return this.#db.transaction().execute(async (trx) => {
+      const result = await trx
+        .insertInto('channels')
+        .values({
+          name: channel.name,
+          provider: channel.provider,
+          base_url: channel.baseUrl,
+          models: JSON.stringify(channel.models),
+          model_mapping: JSON.stringify(channel.modelMapping),
+          priority: channel.priority,
+          weight: channel.weight,
+          group_name: channel.group,
+          enabled: channel.enabled ? 1 : 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .executeTakeFirstOrThrow();
+      const id = Number(result.insertId);
+      await insertAccounts(trx, id, channel.accounts, now);
+      return requireChannel(trx, id);
+    });
+  }
+
+  /** Applies `patch`; resolves undefined when the channel does not exist. */
+  async update(id: number, patch: ChannelPatch, now: number): Promise<StoredChannel | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      // Checked by reading, not by the update's row count: MySQL may count only rows that changed.
+      const exists = await trx.selectFrom('channels').select('id').where('id', '=', id).executeTakeFirst();
+      if (exists === undefined) return undefined;
+      await trx
+        .updateTable('channels')
+        .set({
+          ...(patch.name !== undefined && { name: patch.name }),
+          ...(patch.provider !== undefined && { provider: patch.provider }),
+          ...(patch.baseUrl !== undefined && { base_url: patch.baseUrl }),
+          ...(patch.models !== undefined && { models: JSON.stringify(patch.models) }),
+          ...(patch.modelMapping !== undefined && { model_mapping: JSON.stringify(patch.modelMapping) }),
+          ...(patch.priority !== undefined && { priority: patch.priority }),
+          ...(patch.weight !== undefined && { weight: patch.weight }),
+          ...(patch.group !== undefined && { group_name: patch.group }),
+          ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      if (patch.accounts !== undefined) {
+        await trx.deleteFrom('accounts').where('channel_id', '=', id).execute();
+        await insertAccounts(trx, id, patch.accounts, now);
+      }
+      return requireChannel(trx, id);
+    });
+  }
+
+  /** Deletes the channel and its accounts; resolves false when it did not exist. */
+  async delete(id: number): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('accounts').where('channel_id', '=', id).execute();
+      const result = await trx.deleteFrom('channels').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+}
+
+async function insertAccounts(db: Kysely<DB>, channelId: number, accounts: NewAccount[], now: number) {
+  if (accounts.length === 0) return;
+  await db
+    .insertInto('accounts')
+    .values(
+      accounts.map((a) => ({
+        channel_id: channelId,
+        name: a.name,
+        credential: a.credential,
+        enabled: 1,
+        created_at: now,
+      })),
+    )
+    .execute();
+}
+
+async function listChannels(db: Kysely<DB>): Promise<StoredChannel[]> {
+  const channels = await db.selectFrom('channels').selectAll().orderBy('id').execute();
+  const accounts = await db.selectFrom('accounts').selectAll().orderBy('id').execute();
+  return assemble(channels, accounts);
+}
+
+async function getChannel(db: Kysely<DB>, id: number): Promise<StoredChannel | undefined> {
+  const channel = await db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
+  if (channel === undefined) return undefined;
+  const accounts = await db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('channel_id', '=', id)
+    .orderBy('id')
+    .execute();
+  return assemble([channel], accounts)[0];
+}
+
+async function requireChannel(db: Kysely<DB>, id: number): Promise<StoredChannel> {
+  const channel = await getChannel(db, id);
+  if (channel === undefined) throw new Error(`channel ${id} vanished inside its own transaction`);
+  return channel;
+}
+
+function assemble(channels: ChannelRow[], accounts: AccountRow[]): StoredChannel[] {
+  const byChannel = new Map<number, StoredAccount[]>();
+  for (const row of accounts) {
+    const account = toAccount(row);
+    const list = byChannel.get(account.channelId);
+    if (list === undefined) byChannel.set(account.channelId, [account]);
+    else list.push(account);
+  }
+  return channels.map((row) => {
+    const id = Number(row.id);
+    return {
+      id,
+      name: row.name,
+      provider: toProvider(row.provider),
+      baseUrl: row.base_url,
+      models: parseStringArray(row.models),
+      modelMapping: parseStringRecord(row.model_mapping),
+      priority: Number(row.priority),
+      weight: Number(row.weight),
+      group: row.group_name,
+      enabled: Number(row.enabled) === 1,
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+      accounts: byChannel.get(id) ?? [],
+    };
+  });
+}
+
+function toAccount(row: AccountRow): StoredAccount {
+  return {
+    id: Number(row.id),
+    channelId: Number(row.channel_id),
+    name: row.name,
+    credential: row.credential,
+    enabled: Number(row.enabled) === 1,
+    createdAt: Number(row.created_at),
+  };
+}
+
+function toProvider(value: string): ProviderId {
+  const found = PROVIDER_IDS.find((p) => p === value);
+  if (found === undefined) throw new Error(`unknown provider '${value}' in the channels table`);
+  return found;
+}

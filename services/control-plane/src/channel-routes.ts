@@ -1,0 +1,91 @@
+import type { Router } from 'express';
+import { NotFoundError } from '@switchyard/core';
+import type { AdminContext } from './admin-context.js';
+import { parseInput } from './admin-errors.js';
+import type { ChannelPatch, NewAccount } from './channel-repository.js';
+import { channelCreateInput, channelPatchInput } from './channel-input.js';
+import { toChannelView } from './channel-view.js';
+import { parsePathId } from './path-id.js';
+
+/** Encrypts each account's key; unnamed accounts are called `account-<n>` (1-based). */
+function toNewAccounts(
+  ctx: AdminContext,
+  accounts: { name?: string | undefined; api_key: string }[],
+): NewAccount[] {
+  return accounts.map((a, i) => ({
+    name: a.name ?? `account-${i + 1}`,
+    credential: ctx.secretBox.encrypt(a.api_key),
+  }));
+}
+
+function channelNotFound(raw: unknown): NotFoundError {
+  return new NotFoundError(`Channel '${String(raw)}' does not exist.`, 'channel_not_found', 'id');
+}
+
+/** `/channels` CRUD. Every successful write republishes the config snapshot before answering. */
+export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
+  router.get('/channels', async (_req, res) => {
+    const channels = await ctx.channels.list();
+    res.json({ data: channels.map(toChannelView) });
+  });
+
+  router.post('/channels', async (req, res) => {
+    const input = parseInput(channelCreateInput, req.body, 'body');
+    const channel = await ctx.channels.create(
+      {
+        name: input.name,
+        provider: input.provider,
+        baseUrl: input.base_url,
+        models: input.models,
+        modelMapping: input.model_mapping ?? {},
+        priority: input.priority ?? 0,
+        weight: input.weight ?? 1,
+        group: input.group ?? 'default',
+        enabled: input.enabled ?? true,
+        accounts: toNewAccounts(ctx, input.accounts),
+      },
+      ctx.now(),
+    );
+    await ctx.publish();
+    ctx.logger.info({ channelId: channel.id }, 'channel created');
+    res.status(201).json(toChannelView(channel));
+  });
+
+  router.get('/channels/:id', async (req, res) => {
+    const id = parsePathId(req.params.id);
+    const channel = id === undefined ? undefined : await ctx.channels.get(id);
+    if (channel === undefined) throw channelNotFound(req.params.id);
+    res.json(toChannelView(channel));
+  });
+
+  router.patch('/channels/:id', async (req, res) => {
+    const id = parsePathId(req.params.id);
+    if (id === undefined) throw channelNotFound(req.params.id);
+    const input = parseInput(channelPatchInput, req.body, 'body');
+    const patch: ChannelPatch = {
+      name: input.name,
+      provider: input.provider,
+      baseUrl: input.base_url,
+      models: input.models,
+      modelMapping: input.model_mapping,
+      priority: input.priority,
+      weight: input.weight,
+      group: input.group,
+      enabled: input.enabled,
+      accounts: input.accounts === undefined ? undefined : toNewAccounts(ctx, input.accounts),
+    };
+    const channel = await ctx.channels.update(id, patch, ctx.now());
+    if (channel === undefined) throw channelNotFound(req.params.id);
+    await ctx.publish();
+    ctx.logger.info({ channelId: id, fields: Object.keys(input) }, 'channel updated');
+    res.json(toChannelView(channel));
+  });
+
+  router.delete('/channels/:id', async (req, res) => {
+    const id = parsePathId(req.params.id);
+    if (id === undefined || !(await ctx.channels.delete(id))) throw channelNotFound(req.params.id);
+    await ctx.publish();
+    ctx.logger.info({ channelId: id }, 'channel deleted');
+    res.status(204).end();
+  });
+}

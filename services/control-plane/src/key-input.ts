@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { groupField, isoInstantField, modelListField, nameField } from './admin-fields.js';
+
+const keyFields = {
+  name: nameField,
+  /** null: every model. An empty list would make a key that can call nothing, so it is refused. */
+  models: modelListField.nullable(),
+  /** null: never expires. */
+  expires_at: isoInstantField.nullable(),
+  group: groupField,
+  enabled: z.boolean(),
+};
+
+/** Body of POST /keys. Defaults (every model, no expiry, group 'default', enabled) are applied by the handler. */
+export const keyCreateInput = z.strictObject({
+  ...keyFields,
+  models: keyFields.models.optional(),
+  expires_at: keyFields.expires_at.optional(),
+  group: keyFields.group.optional(),
+  enabled: keyFields.enabled.optional(),
+});
+export type KeyCreateInput = z.output<typeof keyCreateInput>;
+
+/** Body of PATCH /keys/:id. */
+export const keyPatchInput = z.strictObject(keyFields).partial();
+export type KeyPatchInput = z.output<typeof keyPatchInput>;

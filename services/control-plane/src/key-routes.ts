@@ -1,0 +1,79 @@
+import type { Router } from 'express';
+import { generateClientKey, hashKey, NotFoundError } from '@switchyard/core';
+import type { AdminContext } from './admin-context.js';
+import { parseInput } from './admin-errors.js';
+import { keyCreateInput, keyPatchInput } from './key-input.js';
+import { toKeyView, type CreatedKeyView } from './key-view.js';
+import { parsePathId } from './path-id.js';
+
+/** Why 12: `sk-sy-` plus 6 random characters, enough to tell keys apart in a list, far too few to guess. */
+const KEY_PREFIX_LENGTH = 12;
+
+function keyNotFound(raw: unknown): NotFoundError {
+  return new NotFoundError(`Key '${String(raw)}' does not exist.`, 'key_not_found', 'id');
+}
+
+/** `/keys` CRUD. The plaintext key exists only in the POST response; the database keeps its hash. */
+export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
+  router.get('/keys', async (_req, res) => {
+    const keys = await ctx.keys.list();
+    res.json({ data: keys.map(toKeyView) });
+  });
+
+  router.post('/keys', async (req, res) => {
+    const input = parseInput(keyCreateInput, req.body, 'body');
+    const plaintext = generateClientKey();
+    const key = await ctx.keys.create(
+      {
+        name: input.name,
+        keyHash: hashKey(plaintext),
+        keyPrefix: plaintext.slice(0, KEY_PREFIX_LENGTH),
+        models: input.models ?? null,
+        expiresAt: input.expires_at ?? null,
+        group: input.group ?? 'default',
+        enabled: input.enabled ?? true,
+      },
+      ctx.now(),
+    );
+    await ctx.publish();
+    ctx.logger.info({ keyId: key.id }, 'client key created');
+    const view: CreatedKeyView = { ...toKeyView(key), key: plaintext };
+    res.status(201).json(view);
+  });
+
+  router.get('/keys/:id', async (req, res) => {
+    const id = parsePathId(req.params.id);
+    const key = id === undefined ? undefined : await ctx.keys.get(id);
+    if (key === undefined) throw keyNotFound(req.params.id);
+    res.json(toKeyView(key));
+  });
+
+  router.patch('/keys/:id', async (req, res) => {
+    const id = parsePathId(req.params.id);
+    if (id === undefined) throw keyNotFound(req.params.id);
+    const input = parseInput(keyPatchInput, req.body, 'body');
+    const key = await ctx.keys.update(
+      id,
+      {
+        name: input.name,
+        models: input.models,
+        expiresAt: input.expires_at,
+        group: input.group,
+        enabled: input.enabled,
+      },
+      ctx.now(),
+    );
+    if (key === undefined) throw keyNotFound(req.params.id);
+    await ctx.publish();
+    ctx.logger.info({ keyId: id, fields: Object.keys(input) }, 'client key updated');
+    res.json(toKeyView(key));
+  });
+
+  router.delete('/keys/:id', async (req, res) => {
+    const id = parsePathId(req.params.id);
+    if (id === undefined || !(await ctx.keys.delete(id))) throw keyNotFound(req.params.id);
+    await ctx.publish();
+    ctx.logger.info({ keyId: id }, 'client key deleted');
+    res.status(204).end();
+  });
+}

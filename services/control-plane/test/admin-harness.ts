@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import {
+  Kysely,
+  type KyselyPlugin,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type UnknownRow,
+} from 'kysely';
+import { pino } from 'pino';
+import { createNodeSqliteDialect } from '@switchyard/adapters';
+import { type DB, generateToken, hashKey, migrateToLatest, SecretBox } from '@switchyard/core';
+import { ControlPlane } from '@switchyard/control-plane';
+
+export interface AdminResponse {
+  status: number;
+  headers: Headers;
+  /** Raw body text, for "this secret appears nowhere" assertions. */
+  text: string;
+  /** Parsed JSON body, or undefined when the body is empty. */
+  body: unknown;
+}
+
+export interface AdminHarness {
+  db: Kysely<DB>;
+  controlPlane: ControlPlane;
+  secretBox: SecretBox;
+  adminToken: string;
+  baseUrl: string;
+  /** Parsed pino lines written so far. */
+  logs: Record<string, unknown>[];
+  /** Raw log text, for "this secret appears nowhere" assertions. */
+  logText(): string;
+  clock: { now: number };
+  /** Calls the admin API with the admin token unless `token` is given (null: no Authorization header). */
+  call(
+    method: string,
+    path: string,
+    opts?: { json?: unknown; rawBody?: string; token?: string | null; contentType?: string },
+  ): Promise<AdminResponse>;
+  close(): Promise<void>;
+}
+
+/** Delays every query result, so "the response waits for X" cannot pass by winning a race. */
+class SlowQueriesPlugin implements KyselyPlugin {
+  readonly #ms: number;
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+  transformQuery<T>(args: { node: T }): T {
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    await new Promise((resolve) => setTimeout(resolve, this.#ms));
+    return args.result;
+  }
+}
+
+/**
+ * A control plane on an in-memory SQLite database, its router mounted at /admin/v1 on port 0.
+ * `queryDelayMs` slows every query the control plane makes (not the test's own `db`).
+ */
+export async function startAdminHarness(opts: { queryDelayMs?: number } = {}): Promise<AdminHarness> {
+  const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(':memory:') });
+  await migrateToLatest(db);
+  const secretBox = new SecretBox(randomBytes(32));
+  const adminToken = generateToken();
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  const clock = { now: Date.parse('2026-01-02T03:04:05.000Z') };
+  const controlPlane = new ControlPlane({
+    db: opts.queryDelayMs === undefined ? db : db.withPlugin(new SlowQueriesPlugin(opts.queryDelayMs)),
+    secretBox,
+    adminTokenHash: hashKey(adminToken),
+    logger,
+    now: () => clock.now,
+  });
+  await controlPlane.start();
+
+  const app = express();
+  app.use('/admin/v1', controlPlane.adminRouter());
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}/admin/v1`;
+
+  return {
+    db,
+    controlPlane,
+    secretBox,
+    adminToken,
+    baseUrl,
+    clock,
+    get logs() {
+      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    logText: () => lines.join(''),
+    async call(method, path, callOpts = {}) {
+      const headers: Record<string, string> = {};
+      const token = callOpts.token === undefined ? adminToken : callOpts.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined;
+      if (callOpts.json !== undefined) body = JSON.stringify(callOpts.json);
+      if (callOpts.rawBody !== undefined) body = callOpts.rawBody;
+      if (body !== undefined) headers['content-type'] = callOpts.contentType ?? 'application/json';
+      const res = await fetch(baseUrl + path, { method, headers, body });
+      const text = await res.text();
+      return {
+        status: res.status,
+        headers: res.headers,
+        text,
+        body: text === '' ? undefined : JSON.parse(text),
+      };
+    },
+    async close() {
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await controlPlane.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** A valid POST /channels body; override fields per test. */
+export function channelBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'openai-main',
+    provider: 'openai',
+    base_url: 'https://api.openai.com/v1/',
+    models: ['gpt-4o', 'gpt-4o-mini*'],
+    accounts: [{ api_key: 'sk-upstream-secret-AAAAAAAAAAAA' }],
+    ...overrides,
+  };
+}
+
+/** Narrows a JSON body to an object for property access in assertions. */
+export function obj(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`expected a JSON object, got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The `data` array of a list response. */
+export function dataOf(value: unknown): Record<string, unknown>[] {
+  const data = obj(value).data;
+  if (!Array.isArray(data)) throw new Error('expected a data array');
+  return data.map(obj);
+}

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import type { Router } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdminHarness, channelBody, startAdminHarness } from './admin-harness.js';
+import { checkSchema, type JsonSchema, resolveRef } from './json-schema-check.js';
+
+const doc = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as JsonSchema;
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+function documentedOperations(): string[] {
+  const paths = doc.paths as Record<string, Record<string, unknown>>;
+  return Object.entries(paths).flatMap(([path, item]) =>
+    Object.keys(item)
+      .filter((k) => HTTP_METHODS.includes(k))
+      .map((method) => `${method.toUpperCase()} ${path}`),
+  );
+}
+
+/** Every route on an express 5 router, as `METHOD /path/{param}`. */
+function routerOperations(router: Router): string[] {
+  return router.stack.flatMap((layer) => {
+    if (layer.route === undefined) return [];
+    const route = layer.route as unknown as { path: string; methods: Record<string, boolean> };
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    return Object.entries(route.methods)
+      .filter(([, on]) => on)
+      .map(([method]) => `${method.toUpperCase()} ${path}`);
+  });
+}
+
+/** The JSON schema of `METHOD path`'s `status` response, refs to components/responses resolved. */
+function responseSchema(method: string, path: string, status: string): JsonSchema {
+  const paths = doc.paths as Record<string, Record<string, { responses: Record<string, JsonSchema> }>>;
+  const operation = paths[path]?.[method.toLowerCase()];
+  if (operation === undefined) throw new Error(`${method} ${path} is not documented`);
+  let response = operation.responses[status];
+  if (response === undefined) throw new Error(`${method} ${path} documents no ${status} response`);
+  if (typeof response.$ref === 'string') response = resolveRef(response.$ref, doc);
+  const content = response.content as Record<string, { schema: JsonSchema }>;
+  const schema = content['application/json']?.schema;
+  if (schema === undefined) throw new Error(`${method} ${path} ${status} has no JSON schema`);
+  return schema;
+}
+
+function requestSchema(method: string, path: string): JsonSchema {
+  const paths = doc.paths as Record<
+    string,
+    Record<string, { requestBody: { content: Record<string, { schema: JsonSchema }> } }>
+  >;
+  const schema = paths[path]?.[method.toLowerCase()]?.requestBody.content['application/json']?.schema;
+  if (schema === undefined) throw new Error(`${method} ${path} has no request schema`);
+  return schema;
+}
+
+describe('openapi.json', () => {
+  let h: AdminHarness;
+  beforeAll(async () => {
+    h = await startAdminHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('is an OpenAPI 3.1 document with a bearer security scheme applied to every operation', () => {
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    const schemes = (doc.components as { securitySchemes: Record<string, { type: string; scheme: string }> })
+      .securitySchemes;
+    const [name, scheme] = Object.entries(schemes)[0] ?? [];
+    expect(scheme).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    expect(doc.security).toEqual([{ [name ?? '']: [] }]);
+  });
+
+  it('when the router and the document are compared, then they list exactly the same operations', () => {
+    const fromRouter = routerOperations(h.controlPlane.adminRouter()).sort();
+    expect(fromRouter.length).toBeGreaterThanOrEqual(11);
+    expect(documentedOperations().sort()).toEqual(fromRouter);
+  });
+
+  it('documents 401 and 500 on every operation, and 404 on every operation with an {id}', () => {
+    const paths = doc.paths as Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    for (const op of documentedOperations()) {
+      const [method = '', path = ''] = op.split(' ');
+      const responses = paths[path]?.[method.toLowerCase()]?.responses ?? {};
+      expect(Object.keys(responses), op).toEqual(expect.arrayContaining(['401', '500']));
+      if (path.includes('{id}')) expect(Object.keys(responses), op).toContain('404');
+    }
+  });
+
+  it('the test checker itself rejects a wrong type, a missing required field and an undocumented field', () => {
+    const schema = resolveRef('#/components/schemas/Account', doc);
+    expect(checkSchema({ id: 1, name: 'a', enabled: true }, schema, doc)).toEqual([]);
+    expect(checkSchema({ id: '1', name: 'a', enabled: true }, schema, doc)).toHaveLength(1);
+    expect(checkSchema({ id: 1, name: 'a' }, schema, doc)).toHaveLength(1);
+    expect(checkSchema({ id: 1, name: 'a', enabled: true, api_key: 'x' }, schema, doc)).toHaveLength(1);
+    expect(checkSchema(null, resolveRef('#/components/schemas/UsagePage', doc), doc)).toHaveLength(1);
+  });
+
+  it('real channel responses (create, get, list, patch) match their documented schemas', async () => {
+    const body = channelBody({ model_mapping: { 'gpt-4': 'gpt-4o' } });
+    expect(checkSchema(body, requestSchema('POST', '/channels'), doc)).toEqual([]);
+    const created = await h.call('POST', '/channels', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/channels', '201'), doc)).toEqual([]);
+    const id = (created.body as { id: number }).id;
+
+    const got = await h.call('GET', `/channels/${id}`);
+    expect(checkSchema(got.body, responseSchema('GET', '/channels/{id}', '200'), doc)).toEqual([]);
+    const list = await h.call('GET', '/channels');
+    expect(checkSchema(list.body, responseSchema('GET', '/channels', '200'), doc)).toEqual([]);
+    const patch = { enabled: false, weight: 3 };
+    expect(checkSchema(patch, requestSchema('PATCH', '/channels/{id}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', `/channels/${id}`, { json: patch });
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/channels/{id}', '200'), doc)).toEqual([]);
+  });
+
+  it('real key responses (create, get, list) match their documented schemas', async () => {
+    const body = { name: 'ci', models: ['gpt-4o*'], expires_at: '2030-01-31T00:00:00Z' };
+    expect(checkSchema(body, requestSchema('POST', '/keys'), doc)).toEqual([]);
+    const created = await h.call('POST', '/keys', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/keys', '201'), doc)).toEqual([]);
+    await h.call('POST', '/keys', { json: { name: 'all-models' } });
+    const list = await h.call('GET', '/keys');
+    expect(checkSchema(list.body, responseSchema('GET', '/keys', '200'), doc)).toEqual([]);
+    const got = await h.call('GET', `/keys/${(created.body as { id: number }).id}`);
+    expect(checkSchema(got.body, responseSchema('GET', '/keys/{id}', '200'), doc)).toEqual([]);
+  });
+
+  it('a real usage page matches its documented schema, nullable fields included', async () => {
+    await h.db
+      .insertInto('usage_logs')
+      .values([
+        {
+          request_id: 'req-ok',
+          key_id: 1,
+          channel_id: 1,
+          account_id: 1,
+          model: 'gpt-4o',
+          upstream_model: 'gpt-4o-2024-08-06',
+          prompt_tokens: 10,
+          completion_tokens: 5,
+          total_tokens: 15,
+          status: 'ok',
+          http_status: 200,
+          latency_ms: 120,
+          stream: 1,
+          error: null,
+          created_at: Date.parse('2026-01-02T00:00:00Z'),
+        },
+        {
+          request_id: 'req-failed',
+          key_id: 1,
+          channel_id: null,
+          account_id: null,
+          model: 'nope',
+          upstream_model: null,
+          prompt_tokens: 0,
+          completion_tokens: 0,
+          total_tokens: 0,
+          status: 'error',
+          http_status: 404,
+          latency_ms: 2,
+          stream: 0,
+          error: 'model_not_found',
+          created_at: Date.parse('2026-01-02T00:00:01Z'),
+        },
+      ])
+      .execute();
+    const page = await h.call('GET', '/usage?limit=1');
+    expect((page.body as { next_cursor: unknown }).next_cursor).toEqual(expect.any(String));
+    expect(checkSchema(page.body, responseSchema('GET', '/usage', '200'), doc)).toEqual([]);
+    const all = await h.call('GET', '/usage');
+    expect((all.body as { data: unknown[] }).data).toHaveLength(2);
+    expect(checkSchema(all.body, responseSchema('GET', '/usage', '200'), doc)).toEqual([]);
+  });
+
+  it('real error responses (400, 401, 404) match the documented error schema', async () => {
+    const bad = await h.call('POST', '/channels', { json: channelBody({ models: [] }) });
+    expect(bad.status).toBe(400);
+    expect(checkSchema(bad.body, responseSchema('POST', '/channels', '400'), doc)).toEqual([]);
+    const anonymous = await h.call('GET', '/keys', { token: null });
+    expect(anonymous.status).toBe(401);
+    expect(checkSchema(anonymous.body, responseSchema('GET', '/keys', '401'), doc)).toEqual([]);
+    const missing = await h.call('GET', '/keys/999');
+    expect(missing.status).toBe(404);
+    expect(checkSchema(missing.body, responseSchema('GET', '/keys/{id}', '404'), doc)).toEqual([]);
+  });
+});

@@ -1,0 +1,243 @@
+import { randomBytes } from 'node:crypto';
+import { Kysely } from 'kysely';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createNodeSqliteDialect } from '@switchyard/adapters';
+import { type ConfigSnapshot, type DB, hashKey, migrateToLatest, SecretBox } from '@switchyard/core';
+import { ControlPlane } from '@switchyard/control-plane';
+import { type AdminHarness, channelBody, obj, startAdminHarness } from './admin-harness.js';
+
+describe('config snapshot', () => {
+  let h: AdminHarness;
+  beforeEach(async () => {
+    h = await startAdminHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('after start(), the first snapshot is version 1 and reflects the (empty) database', () => {
+    expect(h.controlPlane.configSource.current()).toEqual({ version: 1, channels: [], keys: [] });
+  });
+
+  it('a created channel is in the snapshot with its upstream key decrypted and every routing field', async () => {
+    const created = obj(
+      (
+        await h.call('POST', '/channels', {
+          json: channelBody({ model_mapping: { 'gpt-4': 'gpt-4o' }, priority: 2, weight: 5, group: 'vip' }),
+        })
+      ).body,
+    );
+    const snapshot = h.controlPlane.configSource.current();
+    expect(snapshot.version).toBe(2);
+    const accountId = (created.accounts as { id: number }[])[0]?.id;
+    expect(snapshot.channels).toEqual([
+      {
+        id: created.id,
+        name: 'openai-main',
+        provider: 'openai',
+        baseUrl: 'https://api.openai.com/v1',
+        models: ['gpt-4o', 'gpt-4o-mini*'],
+        modelMapping: { 'gpt-4': 'gpt-4o' },
+        priority: 2,
+        weight: 5,
+        group: 'vip',
+        enabled: true,
+        accounts: [
+          {
+            id: accountId,
+            channelId: created.id,
+            name: 'account-1',
+            enabled: true,
+            apiKey: 'sk-upstream-secret-AAAAAAAAAAAA',
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('a created key is in the snapshot as its hash, with models, expiry and group', async () => {
+    const created = obj(
+      (
+        await h.call('POST', '/keys', {
+          json: { name: 'k', models: ['gpt-*'], expires_at: '2030-01-01T00:00:00Z' },
+        })
+      ).body,
+    );
+    expect(h.controlPlane.configSource.current().keys).toEqual([
+      {
+        id: created.id,
+        name: 'k',
+        keyHash: hashKey(String(created.key)),
+        models: ['gpt-*'],
+        expiresAt: Date.parse('2030-01-01T00:00:00Z'),
+        enabled: true,
+        group: 'default',
+      },
+    ]);
+  });
+
+  it('when a key is disabled and re-enabled, then current() shows each state as soon as the response arrives', async () => {
+    const created = obj((await h.call('POST', '/keys', { json: { name: 'k' } })).body);
+    const path = `/keys/${String(created.id)}`;
+    const state = () => h.controlPlane.configSource.current().keys.find((k) => k.id === created.id)?.enabled;
+    expect(state()).toBe(true);
+    expect((await h.call('PATCH', path, { json: { enabled: false } })).status).toBe(200);
+    expect(state()).toBe(false);
+    expect((await h.call('PATCH', path, { json: { enabled: true } })).status).toBe(200);
+    expect(state()).toBe(true);
+  });
+
+  it('when a channel is disabled, then it stays in the snapshot with enabled: false', async () => {
+    const created = obj((await h.call('POST', '/channels', { json: channelBody() })).body);
+    await h.call('PATCH', `/channels/${String(created.id)}`, { json: { enabled: false } });
+    const channels = h.controlPlane.configSource.current().channels;
+    expect(channels.map((c) => [c.id, c.enabled])).toEqual([[created.id, false]]);
+  });
+
+  it('subscribers get every new snapshot, in order, before the write response arrives', async () => {
+    const seen: ConfigSnapshot[] = [];
+    const unsubscribe = h.controlPlane.configSource.subscribe((s) => seen.push(s));
+    const channel = obj((await h.call('POST', '/channels', { json: channelBody() })).body);
+    expect(seen.map((s) => s.version)).toEqual([2]);
+    await h.call('POST', '/keys', { json: { name: 'k' } });
+    await h.call('DELETE', `/channels/${String(channel.id)}`);
+    expect(seen.map((s) => s.version)).toEqual([2, 3, 4]);
+    expect(seen[2]?.channels).toEqual([]);
+    expect(seen.at(-1)).toBe(h.controlPlane.configSource.current());
+
+    unsubscribe();
+    await h.call('POST', '/keys', { json: { name: 'k2' } });
+    expect(seen).toHaveLength(3);
+    expect(h.controlPlane.configSource.current().version).toBe(5);
+  });
+
+  it('reads and failed writes do not publish a snapshot', async () => {
+    await h.call('GET', '/channels');
+    await h.call('GET', '/keys');
+    await h.call('POST', '/channels', { json: channelBody({ models: [] }) });
+    await h.call('PATCH', '/keys/77', { json: { enabled: false } });
+    expect(h.controlPlane.configSource.current().version).toBe(1);
+  });
+
+  it('when many writes race, then versions advance by one per write and the last snapshot has every change', async () => {
+    const versions: number[] = [];
+    h.controlPlane.configSource.subscribe((s) => versions.push(s.version));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => h.call('POST', '/keys', { json: { name: `k${i}` } })),
+    );
+    expect(results.every((r) => r.status === 201)).toBe(true);
+    expect(versions).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(h.controlPlane.configSource.current().keys).toHaveLength(10);
+  });
+
+  it('when a subscriber throws, then the write still succeeds, others still get the snapshot, and it is logged', async () => {
+    const seen: number[] = [];
+    h.controlPlane.configSource.subscribe(() => {
+      throw new Error('listener bug');
+    });
+    h.controlPlane.configSource.subscribe((s) => seen.push(s.version));
+    const res = await h.call('POST', '/keys', { json: { name: 'k' } });
+    expect(res.status).toBe(201);
+    expect(seen).toEqual([2]);
+    expect(h.logs.some((l) => l.level === 50 && l.msg === 'config snapshot listener threw')).toBe(true);
+  });
+
+  it('when an account credential does not decrypt, then that account is left out, logged, and writes still work', async () => {
+    const channel = obj((await h.call('POST', '/channels', { json: channelBody() })).body);
+    await h.db
+      .insertInto('accounts')
+      .values({
+        channel_id: Number(channel.id),
+        name: 'corrupt',
+        credential: 'v1.garbage',
+        enabled: 1,
+        created_at: 0,
+      })
+      .execute();
+    const res = await h.call('POST', '/keys', { json: { name: 'k' } });
+    expect(res.status).toBe(201);
+    const accounts = h.controlPlane.configSource.current().channels[0]?.accounts ?? [];
+    expect(accounts.map((a) => a.name)).toEqual(['account-1']);
+    expect(h.logs.some((l) => l.level === 50 && typeof l.accountId === 'number')).toBe(true);
+  });
+});
+
+describe('config snapshot with slow database reads', () => {
+  it('when a key or channel is disabled, then the response is held until every subscriber has the new snapshot', async () => {
+    // Why 100 ms per query: a rebuild takes several queries, far longer than a loopback HTTP round trip,
+    // so a handler that answered before publishing would be caught here.
+    const h = await startAdminHarness({ queryDelayMs: 100 });
+    try {
+      const key = obj((await h.call('POST', '/keys', { json: { name: 'k' } })).body);
+      const channel = obj((await h.call('POST', '/channels', { json: channelBody() })).body);
+      const published: number[] = [];
+      h.controlPlane.configSource.subscribe((s) => published.push(s.version));
+
+      expect((await h.call('PATCH', `/keys/${String(key.id)}`, { json: { enabled: false } })).status).toBe(
+        200,
+      );
+      expect(published).toEqual([4]);
+      expect(h.controlPlane.configSource.current().keys[0]?.enabled).toBe(false);
+
+      expect(
+        (await h.call('PATCH', `/channels/${String(channel.id)}`, { json: { enabled: false } })).status,
+      ).toBe(200);
+      expect(published).toEqual([4, 5]);
+      expect(h.controlPlane.configSource.current().channels[0]?.enabled).toBe(false);
+
+      expect((await h.call('DELETE', `/keys/${String(key.id)}`)).status).toBe(204);
+      expect(h.controlPlane.configSource.current().keys).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('ControlPlane lifecycle', () => {
+  async function makeControlPlane(adminTokenHash = hashKey('t')) {
+    const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(':memory:') });
+    await migrateToLatest(db);
+    const logger = pino({ level: 'silent' });
+    return {
+      db,
+      make: () => new ControlPlane({ db, secretBox: new SecretBox(randomBytes(32)), adminTokenHash, logger }),
+    };
+  }
+
+  it('before start(), current() throws instead of returning an empty config', async () => {
+    const { db, make } = await makeControlPlane();
+    const cp = make();
+    expect(() => cp.configSource.current()).toThrow(/start/);
+    await cp.start();
+    expect(cp.configSource.current().version).toBe(1);
+    await cp.close();
+    await db.destroy();
+  });
+
+  it('when adminTokenHash is not a hex SHA-256, then construction fails', async () => {
+    const { db } = await makeControlPlane();
+    expect(
+      () =>
+        new ControlPlane({
+          db,
+          secretBox: new SecretBox(randomBytes(32)),
+          adminTokenHash: 'plain-token',
+          logger: pino({ level: 'silent' }),
+        }),
+    ).toThrow(/adminTokenHash/);
+    await db.destroy();
+  });
+
+  it('after close(), subscribers get nothing more and current() still answers', async () => {
+    const { db, make } = await makeControlPlane();
+    const cp = make();
+    await cp.start();
+    const seen: number[] = [];
+    cp.configSource.subscribe((s) => seen.push(s.version));
+    await cp.close();
+    expect(seen).toEqual([]);
+    expect(cp.configSource.current().version).toBe(1);
+    await db.destroy();
+  });
+});

@@ -1,0 +1,15 @@
+export * from './errors.js';
+export * from './domain.js';
+export type { ConfigSource, CoordinationStore, UsageBus } from './ports.js';
+export { matchesModel, matchesAnyModel, isGlob } from './model-match.js';
+export {
+  CLIENT_KEY_PREFIX,
+  hashKey,
+  generateClientKey,
+  generateToken,
+  timingSafeEqualString,
+  parseSecretKey,
+  SecretBox,
+} from './crypto.js';
+export type * from './schema.js';
+export { MIGRATIONS, migrateToLatest } from './migrations/index.js';

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { OpenAIChatStreamTap } from './stream.js';
+import { SseParser } from '../sse/sse-parser.js';
+
+const enc = new TextEncoder();
+const chunk = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+const content = chunk({
+  id: 'c',
+  object: 'chat.completion.chunk',
+  choices: [{ index: 0, delta: { content: 'hi' } }],
+  usage: null,
+});
+const usage = chunk({
+  id: 'c',
+  object: 'chat.completion.chunk',
+  choices: [],
+  usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 },
+});
+const done = 'data: [DONE]\n\n';
+
+describe('SSE parser', () => {
+  it('when an event is split across chunks and multi-byte characters, then it is reassembled', () => {
+    const p = new SseParser();
+    const text = 'event: x\ndata: {"t":"héllo"}\n\ndata: 2\n\n';
+    const bytes = enc.encode(text);
+    const events = [
+      ...p.push(bytes.slice(0, 22)),
+      ...p.push(bytes.slice(22, 29)),
+      ...p.push(bytes.slice(29)),
+    ];
+    expect(events.map((e) => [e.event, e.data])).toEqual([
+      ['x', '{"t":"héllo"}'],
+      [null, '2'],
+    ]);
+  });
+  it('when CRLF line endings and multi-line data are used, then data lines are joined', () => {
+    const p = new SseParser();
+    expect(p.push(enc.encode('data: a\r\ndata: b\r\n\r\n')).map((e) => e.data)).toEqual(['a\nb']);
+    expect(p.push(enc.encode('data: tail'))).toEqual([]);
+    expect(p.end().map((e) => e.data)).toEqual(['tail']);
+  });
+});
+
+describe('OpenAI stream tap', () => {
+  it('when the client did not ask for usage, then the usage chunk is recorded and dropped', () => {
+    const tap = new OpenAIChatStreamTap({ stripUsageChunk: true });
+    const out = tap.push(enc.encode(content + usage + done)) + tap.end();
+    expect(out).toBe(content + done);
+    expect(tap.usage).toEqual({ promptTokens: 7, completionTokens: 3, totalTokens: 10 });
+    expect(tap.sawDone).toBe(true);
+  });
+  it('when the client asked for usage, then the usage chunk is forwarded too', () => {
+    const tap = new OpenAIChatStreamTap({ stripUsageChunk: false });
+    const out = tap.push(enc.encode(content)) + tap.push(enc.encode(usage)) + tap.push(enc.encode(done));
+    expect(out).toBe(content + usage + done);
+    expect(tap.usage?.totalTokens).toBe(10);
+  });
+  it('when the stream is cut before [DONE], then the tap says so and has no usage', () => {
+    const tap = new OpenAIChatStreamTap({ stripUsageChunk: true });
+    tap.push(enc.encode(content + content.slice(0, 10)));
+    expect(tap.end()).toBe('');
+    expect(tap.tornTail).toBe(true);
+    expect(tap.sawDone).toBe(false);
+    expect(tap.usage).toBeNull();
+  });
+});

@@ -1,0 +1,5 @@
+export { Relay, type RelayOptions } from './relay.js';
+export type { RelaySettings } from './relay-context.js';
+export type { UpstreamTimeouts } from './upstream-client.js';
+export { RoutingTable, type Candidate } from './routing-table.js';
+export { KeyAuthenticator } from './key-authenticator.js';

@@ -1,0 +1,26 @@
+import type { CoordinationStore } from '@switchyard/core';
+import type { Logger } from 'pino';
+import type { KeyAuthenticator } from './key-authenticator.js';
+import type { RelayMetrics } from './relay-metrics.js';
+import type { RoutingTable } from './routing-table.js';
+import type { UpstreamClient, UpstreamTimeouts } from './upstream-client.js';
+
+/** Relay settings, resolved from configuration by the composition root. */
+export interface RelaySettings {
+  /** Largest accepted request body; base64 images make chat bodies large. */
+  bodyLimitBytes: number;
+  /** Most upstream attempts for one request (the first try included). */
+  maxAttempts: number;
+  timeouts: UpstreamTimeouts;
+}
+
+/** What request handlers share. */
+export interface RelayContext {
+  options: RelaySettings;
+  auth: KeyAuthenticator;
+  routing: RoutingTable;
+  coordination: CoordinationStore;
+  upstream: UpstreamClient;
+  metrics: RelayMetrics;
+  logger: Logger;
+}

@@ -1,0 +1,51 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/**
+ * The relay's Prometheus metrics. Label values are bounded: `model` is a model some channel serves
+ * (or "unknown"), `channel` a configured channel id (or "none"), `status` an HTTP status code.
+ */
+export class RelayMetrics {
+  readonly requests: Counter<'route' | 'model' | 'channel' | 'status'>;
+  readonly requestDuration: Histogram<'route' | 'model' | 'channel' | 'status'>;
+  readonly upstreamDuration: Histogram<'channel' | 'outcome'>;
+  readonly upstreamAttempts: Counter<'channel' | 'outcome'>;
+  readonly timeToFirstToken: Histogram<'model' | 'channel'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'switchyard_http_requests_total',
+      help: 'Client requests handled by the relay, by route, model, channel and HTTP status.',
+      labelNames: ['route', 'model', 'channel', 'status'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'switchyard_http_request_duration_seconds',
+      help: 'Time from request arrival to the last byte sent to the client.',
+      labelNames: ['route', 'model', 'channel', 'status'],
+      // Why these buckets: gateway overhead is sub-millisecond, LLM answers take seconds to minutes.
+      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'switchyard_upstream_duration_seconds',
+      help: 'Time from sending an upstream request to its response headers, by channel and outcome.',
+      labelNames: ['channel', 'outcome'],
+      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.upstreamAttempts = new Counter({
+      name: 'switchyard_upstream_attempts_total',
+      help: 'Upstream attempts by channel and outcome (ok, http_4xx, http_429, http_5xx, timeout, error).',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    });
+    this.timeToFirstToken = new Histogram({
+      name: 'switchyard_stream_time_to_first_token_seconds',
+      help: 'For streams: time from request arrival to the first chunk sent to the client.',
+      labelNames: ['model', 'channel'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+      registers,
+    });
+  }
+}

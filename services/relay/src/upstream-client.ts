@@ -1,0 +1,98 @@
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import { UpstreamError, UpstreamTimeoutError } from '@switchyard/core';
+import type { UpstreamTarget } from '@switchyard/providers';
+
+/** Upstream timeouts, in milliseconds. */
+export interface UpstreamTimeouts {
+  /** TCP/TLS connect. */
+  connectMs: number;
+  /** From sending the request to the response headers (and, for streams, the first chunk). */
+  firstByteMs: number;
+  /** Longest silence allowed between two body chunks. */
+  idleMs: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+/**
+ * The relay's HTTP client to upstreams: undici with one keep-alive connection pool per origin.
+ * Failures come back as UpstreamError (retryable for connection trouble and timeouts).
+ */
+export class UpstreamClient {
+  readonly #agent: Agent;
+  readonly #timeouts: UpstreamTimeouts;
+
+  constructor(timeouts: UpstreamTimeouts, opts: { connectionsPerOrigin?: number } = {}) {
+    this.#timeouts = timeouts;
+    this.#agent = new Agent({
+      // Why 256: enough sockets per origin for a busy relay; undici queues beyond it instead of failing.
+      connections: opts.connectionsPerOrigin ?? 256,
+      // Why 60 s: most providers keep idle connections ~60-120 s; reuse avoids a TLS handshake per call.
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+      connect: { timeout: timeouts.connectMs },
+      headersTimeout: timeouts.firstByteMs,
+      bodyTimeout: timeouts.idleMs,
+    });
+  }
+
+  async send(target: UpstreamTarget, body: string | Buffer, signal: AbortSignal): Promise<UpstreamResponse> {
+    try {
+      const res = await this.#agent.request({
+        origin: target.origin,
+        path: target.path,
+        method: 'POST',
+        headers: target.headers,
+        body,
+        signal,
+      });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw toUpstreamError(err);
+    }
+  }
+
+  async get(target: UpstreamTarget, signal: AbortSignal): Promise<UpstreamResponse> {
+    try {
+      const res = await this.#agent.request({
+        origin: target.origin,
+        path: target.path,
+        method: 'GET',
+        headers: target.headers,
+        signal,
+      });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw toUpstreamError(err);
+    }
+  }
+
+  get timeouts(): UpstreamTimeouts {
+    return this.#timeouts;
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+}
+
+/** Maps undici/socket failures onto the error catalogue. */
+export function toUpstreamError(err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new UpstreamTimeoutError(`Upstream timed out (${(err as Error).message}).`, err);
+  }
+  return new UpstreamError('Could not reach the upstream.', {
+    retryable: true,
+    code: 'upstream_unreachable',
+    cause: err,
+  });
+}

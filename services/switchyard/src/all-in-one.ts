@@ -1,0 +1,193 @@
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Kysely, sql } from 'kysely';
+import pino, { type Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { SecretBox, migrateToLatest, type DB } from '@switchyard/core';
+import { InProcessUsageBus, MemoryCoordinationStore, createNodeSqliteDialect } from '@switchyard/adapters';
+import { Relay } from '@switchyard/relay';
+import { ControlPlane } from '@switchyard/control-plane';
+import { Accounting } from '@switchyard/accounting';
+import type { SwitchyardConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { resolveAdminToken, resolveSecretKey } from './secrets.js';
+
+/** Paths whose values never reach a log line, whatever a caller logs by mistake. */
+export const LOG_REDACT_PATHS = [
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'headers["x-api-key"]',
+  'req.headers["x-api-key"]',
+  'api_key',
+  'apiKey',
+  'key',
+  'token',
+  '*.authorization',
+  '*.api_key',
+  '*.apiKey',
+  '*.key',
+  '*.token',
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'switchyard' },
+      redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}
+
+/** A running all-in-one gateway. */
+export interface AllInOne {
+  url: string;
+  port: number;
+  /** The admin token generated on this start (first start only), else null. */
+  generatedAdminToken: string | null;
+  registry: Registry;
+  db: Kysely<DB>;
+  /** Resolves when no request is in flight and all usage so far is written. */
+  idle(): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish, flushes usage, closes pools. */
+  close(): Promise<void>;
+}
+
+/**
+ * Composition root of `switchyard serve --role all`: the relay, control plane and accounting in one
+ * process on one port, over SQLite, in-memory coordination and the in-process usage bus.
+ */
+export async function startAllInOne(
+  config: Readonly<SwitchyardConfig>,
+  opts: { logger?: Logger } = {},
+): Promise<AllInOne> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  if (config.database.kind !== 'sqlite') {
+    throw new ConfigError(
+      'SWITCHYARD_DATABASE_URL: mysql:// is for distributed mode, which this build does not have yet; use sqlite:PATH',
+    );
+  }
+  await mkdir(config.dataDir, { recursive: true });
+  if (config.database.path !== ':memory:')
+    await mkdir(path.dirname(config.database.path), { recursive: true });
+
+  const secretKey = await resolveSecretKey(config.dataDir, config.secretKey);
+  const admin = await resolveAdminToken(config.dataDir, config.adminToken);
+  const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(config.database.path) });
+  await migrateToLatest(db);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const bus = new InProcessUsageBus();
+  const controlPlane = new ControlPlane({
+    db,
+    secretBox: new SecretBox(secretKey),
+    adminTokenHash: admin.hash,
+    logger: logger.child({ role: 'control-plane' }),
+  });
+  await controlPlane.start();
+  const accounting = new Accounting({ db, bus, logger: logger.child({ role: 'accounting' }), registry });
+  accounting.start();
+  const relay = new Relay({
+    configSource: controlPlane.configSource,
+    coordination: new MemoryCoordinationStore(),
+    usageBus: bus,
+    logger: logger.child({ role: 'relay' }),
+    registry,
+    settings: config.relay,
+  });
+
+  let closing = false;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    let database = 'up';
+    try {
+      await sql`select 1`.execute(db);
+    } catch {
+      database = 'down';
+    }
+    const snapshot = controlPlane.configSource.current();
+    const ready = !closing && database === 'up';
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      checks: {
+        database,
+        config: { version: snapshot.version, channels: snapshot.channels.length },
+        usage_bus: { kind: 'in-process', depth: bus.depth },
+        shutting_down: closing,
+      },
+    });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', registry.contentType);
+    res.end(await registry.metrics());
+  });
+  app.use('/admin/v1', controlPlane.adminRouter());
+  app.use('/v1', relay.router());
+  app.use((req, res) => {
+    res.status(404).json({
+      error: {
+        message: `Unknown route: ${req.method} ${req.path}`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'unknown_route',
+      },
+    });
+  });
+
+  const server = http.createServer(app);
+  // Why 65 s: longer than common load balancers' idle timeout (60 s), so they close first, not us.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  // Streams may legitimately last many minutes; idle upstreams are cut by the relay's own timeouts.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost =
+    config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  logger.info({ url, database: config.database.kind, data_dir: config.dataDir }, 'switchyard listening');
+
+  let closed: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    generatedAdminToken: admin.generated,
+    registry,
+    db,
+    idle: () => relay.idle(),
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await relay.idle();
+        server.closeAllConnections();
+        await stopped;
+        await relay.close();
+        await accounting.close();
+        await bus.close();
+        await controlPlane.close();
+        await db.destroy();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { parseArgs } from 'node:util';
+import { mkdir } from 'node:fs/promises';
+import { Kysely } from 'kysely';
+import { migrateToLatest, type DB } from '@switchyard/core';
+import { createNodeSqliteDialect } from '@switchyard/adapters';
+import { runMockUpstreamCli } from '@switchyard/mock-upstream';
+import { ConfigError, configReference, loadConfig } from './config.js';
+import { startAllInOne } from './all-in-one.js';
+
+const HELP = `switchyard — self-hosted LLM API gateway
+
+Usage: switchyard <command> [options]
+
+Commands:
+  serve            Start the gateway (default role: all — relay, control plane and accounting in one process)
+  migrate          Apply database migrations and exit
+  mock-upstream    Start the fake OpenAI/Anthropic upstream (for demos and benchmarks)
+  config           Print the configuration reference (environment variables)
+  help             Show this help
+
+serve options (override the environment):
+  --role <all>            Which role to run (only "all" in this build)
+  --port <n>              SWITCHYARD_HTTP_PORT
+  --host <addr>           SWITCHYARD_HTTP_HOST
+  --data-dir <dir>        SWITCHYARD_DATA_DIR
+  --database-url <url>    SWITCHYARD_DATABASE_URL
+  --log-level <level>     SWITCHYARD_LOG_LEVEL
+
+mock-upstream options: --port <n> (default 9090) --host <addr> --chunks <n> --latency-ms <n> --status <code>
+`;
+
+const FLAG_TO_ENV: Record<string, string> = {
+  port: 'SWITCHYARD_HTTP_PORT',
+  host: 'SWITCHYARD_HTTP_HOST',
+  'data-dir': 'SWITCHYARD_DATA_DIR',
+  'database-url': 'SWITCHYARD_DATABASE_URL',
+  'log-level': 'SWITCHYARD_LOG_LEVEL',
+};
+
+function configFrom(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      role: { type: 'string', default: 'all' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.role !== 'all') {
+    throw new ConfigError(`--role ${values.role}: only "all" exists in this build`);
+  }
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const [flag, name] of Object.entries(FLAG_TO_ENV)) {
+    const v = (values as Record<string, string | undefined>)[flag];
+    if (v !== undefined) env[name] = v;
+  }
+  return loadConfig(env);
+}
+
+async function serve(args: string[]): Promise<void> {
+  const config = configFrom(args);
+  const gw = await startAllInOne(config);
+  const lines = [
+    `Switchyard listening on ${gw.url} (OpenAI-compatible API at ${gw.url}/v1, admin API at ${gw.url}/admin/v1)`,
+  ];
+  if (gw.generatedAdminToken !== null) {
+    lines.push(
+      '',
+      'Admin token (generated on first start; shown only this once, store it now):',
+      `  ${gw.generatedAdminToken}`,
+      'Use it as "Authorization: Bearer <token>" on /admin/v1. Set SWITCHYARD_ADMIN_TOKEN to choose your own.',
+    );
+  }
+  process.stderr.write(`${lines.join('\n')}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: draining in-flight requests, then stopping\n`);
+    // Why 30 s: matches Kubernetes' default termination grace period.
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    gw.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function migrate(args: string[]): Promise<void> {
+  const config = configFrom(args);
+  if (config.database.kind !== 'sqlite')
+    throw new ConfigError('SWITCHYARD_DATABASE_URL: only sqlite: in this build');
+  await mkdir(config.dataDir, { recursive: true });
+  const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(config.database.path) });
+  try {
+    const result = await migrateToLatest(db);
+    const applied = result.results?.map((r) => r.migrationName) ?? [];
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        await serve(rest);
+        return -1; // keeps running
+      case 'migrate':
+        await migrate(rest);
+        return 0;
+      case 'mock-upstream':
+        await runMockUpstreamCli(rest);
+        return -1;
+      case 'config':
+        process.stdout.write(`${configReference()}\n`);
+        return 0;
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return 0;
+      default:
+        process.stderr.write(`switchyard: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+      return 2;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`switchyard: cannot listen: ${(err as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration of the `switchyard` executable. `process.env` is read here and nowhere else; the
+ * result is parsed once, frozen and passed down. Every key has a description (the README's
+ * configuration reference is generated from the same words).
+ */
+const int = (min: number, max: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(min).max(max);
+
+export const CONFIG_SCHEMA = z.object({
+  SWITCHYARD_HTTP_PORT: int(0, 65535)
+    .default(8080)
+    .describe('Port of the HTTP server (relay, admin REST, health, metrics).'),
+  SWITCHYARD_HTTP_HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server binds to.'),
+  SWITCHYARD_DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('Directory for the SQLite database and generated secrets.'),
+  SWITCHYARD_DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:.+|mysql:\/\/.+)$/, 'must be sqlite:PATH or mysql://user:pass@host:port/db')
+    .optional()
+    .describe(
+      'Database: sqlite:PATH (default sqlite:<data dir>/switchyard.db); mysql://… arrives with distributed mode.',
+    ),
+  SWITCHYARD_ADMIN_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .describe(
+      'Bearer token for /admin/v1. When unset, one is generated on first start, printed once, and its hash kept in the data dir.',
+    ),
+  SWITCHYARD_SECRET_KEY: z
+    .string()
+    .optional()
+    .describe(
+      '256-bit key (64 hex chars or base64) encrypting upstream credentials at rest. When unset, generated into <data dir>/secret.key.',
+    ),
+  SWITCHYARD_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  SWITCHYARD_BODY_LIMIT_BYTES: int(1024, 1024 ** 3)
+    .default(32 * 1024 * 1024)
+    .describe('Largest accepted request body in bytes (default 32 MiB: base64 images are large).'),
+  SWITCHYARD_MAX_ATTEMPTS: int(1, 20)
+    .default(3)
+    .describe('Most upstream attempts per request, the first included.'),
+  SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS: int(1, 600_000)
+    .default(10_000)
+    .describe('Upstream TCP/TLS connect timeout.'),
+  SWITCHYARD_UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(1, 3_600_000)
+    .default(120_000)
+    .describe(
+      'Time allowed from sending a request upstream to its first byte (response headers, and the first chunk of a stream); past it the next channel is tried.',
+    ),
+  SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000)
+    .default(300_000)
+    .describe('Longest silence allowed between two chunks of an upstream body.'),
+});
+
+export type RawConfig = z.infer<typeof CONFIG_SCHEMA>;
+
+export interface SwitchyardConfig {
+  http: { port: number; host: string };
+  dataDir: string;
+  database: { kind: 'sqlite'; path: string } | { kind: 'mysql'; url: string };
+  adminToken: string | null;
+  secretKey: string | null;
+  logLevel: RawConfig['SWITCHYARD_LOG_LEVEL'];
+  relay: {
+    bodyLimitBytes: number;
+    maxAttempts: number;
+    timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
+  };
+}
+
+export class ConfigError extends Error {}
+
+/** Parses configuration from environment-style variables; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Readonly<SwitchyardConfig> {
+  const relevant: Record<string, string> = {};
+  for (const k of Object.keys(CONFIG_SCHEMA.shape)) {
+    const v = env[k];
+    if (v !== undefined && v !== '') relevant[k] = v;
+  }
+  const parsed = CONFIG_SCHEMA.safeParse(relevant);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0] ?? '?')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const dataDir = path.resolve(c.SWITCHYARD_DATA_DIR);
+  const dbUrl = c.SWITCHYARD_DATABASE_URL ?? `sqlite:${path.join(dataDir, 'switchyard.db')}`;
+  const database = dbUrl.startsWith('sqlite:')
+    ? { kind: 'sqlite' as const, path: sqlitePath(dbUrl.slice('sqlite:'.length)) }
+    : { kind: 'mysql' as const, url: dbUrl };
+  return Object.freeze({
+    http: { port: c.SWITCHYARD_HTTP_PORT, host: c.SWITCHYARD_HTTP_HOST },
+    dataDir,
+    database,
+    adminToken: c.SWITCHYARD_ADMIN_TOKEN ?? null,
+    secretKey: c.SWITCHYARD_SECRET_KEY ?? null,
+    logLevel: c.SWITCHYARD_LOG_LEVEL,
+    relay: {
+      bodyLimitBytes: c.SWITCHYARD_BODY_LIMIT_BYTES,
+      maxAttempts: c.SWITCHYARD_MAX_ATTEMPTS,
+      timeouts: {
+        connectMs: c.SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS,
+        firstByteMs: c.SWITCHYARD_UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+        idleMs: c.SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS,
+      },
+    },
+  });
+}
+
+function sqlitePath(p: string): string {
+  const cleaned = p.startsWith('//') ? p.slice(2) : p;
+  return cleaned === ':memory:' ? cleaned : path.resolve(cleaned);
+}
+
+/** The configuration reference as markdown rows (used by `switchyard config` and the README test). */
+export function configReference(): string {
+  const rows = Object.entries(CONFIG_SCHEMA.shape).map(([name, schema]) => {
+    const def = (schema as { def?: { defaultValue?: unknown } }).def?.defaultValue;
+    return `| \`${name}\` | ${def === undefined ? '' : `\`${String(def)}\``} | ${schema.description ?? ''} |`;
+  });
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
