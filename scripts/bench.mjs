@@ -26,14 +26,21 @@ if (hasTaskset && cores > 1) spawnSync('taskset', ['-pc', '0', String(process.pi
 
 function start(core, args, env, readyPattern) {
   const [cmd, argv] = pinned(core, args);
-  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
-    child.stderr.on('data', (d) => {
+    let ready = false;
+    const onData = (d) => {
+      if (ready) return; // after start-up the output (request logs) is read and dropped, like /dev/null
       err += d.toString();
       const m = readyPattern.exec(err);
-      if (m) resolve({ child, url: m[1] });
-    });
+      if (m) {
+        ready = true;
+        resolve({ child, url: m[1] });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)));
   });
 }
@@ -120,17 +127,10 @@ async function main() {
   );
   const gw = await start(
     1,
-    [
-      node,
-      '--disable-warning=ExperimentalWarning',
-      path.join(root, 'services/switchyard/dist/cli.js'),
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
+    [path.join(root, 'services/switchyard/bin/switchyard'), 'serve', '--port', '0', '--host', '127.0.0.1'],
     {
+      // Extra node flags for the gateway, e.g. BENCH_GATEWAY_NODE_ARGS=--cpu-prof to profile it.
+      SWITCHYARD_NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_ARGS ?? '',
       SWITCHYARD_DATA_DIR: dataDir,
       SWITCHYARD_ADMIN_TOKEN: ADMIN,
       SWITCHYARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
@@ -176,11 +176,16 @@ async function main() {
     process.stderr.write(
       `bench: ${SECONDS}s per run after ${WARMUP}s warm-up; taskset ${hasTaskset ? 'on' : 'unavailable'}\n`,
     );
-    for (const c of [1, 16, 64]) await scenario('chat, non-streaming', c, { payload: body });
-    await scenario('chat, streaming (20 chunks): time to first byte', 16, {
-      payload: streamBody(20),
-      ttfb: true,
-    });
+    // BENCH_ONLY=c1,c16,c64,stream runs a subset (for profiling one scenario).
+    const only = new Set((process.env.BENCH_ONLY ?? 'c1,c16,c64,stream').split(','));
+    for (const c of [1, 16, 64])
+      if (only.has(`c${c}`)) await scenario('chat, non-streaming', c, { payload: body });
+    if (only.has('stream')) {
+      await scenario('chat, streaming (20 chunks): time to first byte', 16, {
+        payload: streamBody(20),
+        ttfb: true,
+      });
+    }
     const rss = peakRssMb(gw.child.pid);
 
     const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');

@@ -15,14 +15,20 @@ export class InProcessUsageBus implements UsageBus {
   #closed = false;
   /** Why 500: one SQL round trip per batch keeps write cost flat under load without huge statements. */
   readonly #batchSize: number;
+  /**
+   * Why 25 ms: one transaction per 25 ms instead of one per request turns per-request commit cost
+   * into a per-batch cost (the gateway's CPU goes to relaying), while usage still lands promptly.
+   */
+  readonly #flushDelayMs: number;
 
-  constructor(opts: { batchSize?: number } = {}) {
+  constructor(opts: { batchSize?: number; flushDelayMs?: number } = {}) {
     this.#batchSize = opts.batchSize ?? 500;
+    this.#flushDelayMs = opts.flushDelayMs ?? 25;
   }
 
   publish(event: UsageEvent): void {
     this.#queue.push(event);
-    this.#schedule(0);
+    this.#schedule(this.#queue.length >= this.#batchSize ? 0 : this.#flushDelayMs);
   }
 
   subscribe(handler: (events: UsageEvent[]) => Promise<void>): () => void {
@@ -39,9 +45,12 @@ export class InProcessUsageBus implements UsageBus {
     return this.#queue.length;
   }
 
+  /** Resolves once the queue is empty; a waiter makes a pending delayed flush run now. */
   drained(): Promise<void> {
     if (this.#queue.length === 0 && !this.#running) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    const done = new Promise<void>((resolve) => this.#waiters.push(resolve));
+    if (!this.#running && this.#failures === 0) this.#flushNow();
+    return done;
   }
 
   async close(): Promise<void> {
@@ -51,15 +60,32 @@ export class InProcessUsageBus implements UsageBus {
     this.#closed = true;
   }
 
+  #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+
   #schedule(delayMs: number): void {
-    if (this.#scheduled || this.#closed || !this.#handler) return;
+    if (this.#closed || !this.#handler) return;
+    if (this.#scheduled) {
+      if (delayMs !== 0 || this.#failures > 0) return;
+      this.#flushNow(); // a full batch does not wait for the timer
+      return;
+    }
     this.#scheduled = true;
     const run = () => {
       this.#scheduled = false;
+      this.#timer = null;
       void this.#drain();
     };
-    if (delayMs === 0) setImmediate(run);
-    else setTimeout(run, delayMs).unref();
+    this.#timer = delayMs === 0 ? setImmediate(run) : setTimeout(run, delayMs).unref();
+  }
+
+  #flushNow(): void {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer as NodeJS.Timeout);
+      clearImmediate(this.#timer as NodeJS.Immediate);
+      this.#timer = null;
+      this.#scheduled = false;
+    }
+    this.#schedule(0);
   }
 
   async #drain(): Promise<void> {

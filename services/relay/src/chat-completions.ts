@@ -235,10 +235,10 @@ async function relayStream(
     'x-accel-buffering': 'no',
     'x-request-id': state.echoRequestId,
   });
-  res.flushHeaders();
+  // No flushHeaders(): the status line goes out together with the first chunk, in one write.
   let firstSent = false;
-  const send = async (text: string): Promise<void> => {
-    if (text === '') return;
+  const send = async (text: Buffer | string): Promise<void> => {
+    if (text.length === 0) return;
     if (!firstSent) {
       firstSent = true;
       ctx.metrics.timeToFirstToken.observe(

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { OpenAIChatStreamTap } from './stream.js';
 import { SseParser } from '../sse/sse-parser.js';
 
-const enc = new TextEncoder();
+const enc = { encode: (s: string) => Buffer.from(s, 'utf8') };
+const str = (b: Buffer | string) => b.toString();
 const chunk = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
 const content = chunk({
   id: 'c',
@@ -44,15 +45,32 @@ describe('SSE parser', () => {
 describe('OpenAI stream tap', () => {
   it('when the client did not ask for usage, then the usage chunk is recorded and dropped', () => {
     const tap = new OpenAIChatStreamTap({ stripUsageChunk: true });
-    const out = tap.push(enc.encode(content + usage + done)) + tap.end();
+    const out = str(tap.push(enc.encode(content + usage + done))) + tap.end();
     expect(out).toBe(content + done);
     expect(tap.usage).toEqual({ promptTokens: 7, completionTokens: 3, totalTokens: 10 });
     expect(tap.sawDone).toBe(true);
   });
   it('when the client asked for usage, then the usage chunk is forwarded too', () => {
     const tap = new OpenAIChatStreamTap({ stripUsageChunk: false });
-    const out = tap.push(enc.encode(content)) + tap.push(enc.encode(usage)) + tap.push(enc.encode(done));
+    const out = [content, usage, done].map((c) => str(tap.push(enc.encode(c)))).join('');
     expect(out).toBe(content + usage + done);
+    expect(tap.usage?.totalTokens).toBe(10);
+  });
+  it('when events are split across chunks and use CRLF, then usage is still found and stripped', () => {
+    const tap = new OpenAIChatStreamTap({ stripUsageChunk: true });
+    const whole = (content + usage + done).replace(/\n/g, '\r\n');
+    let out = '';
+    for (let i = 0; i < whole.length; i += 7) out += str(tap.push(enc.encode(whole.slice(i, i + 7))));
+    expect(out.replace(/\r/g, '')).toBe(content + done);
+    expect(tap.usage?.promptTokens).toBe(7);
+    expect(tap.sawDone).toBe(true);
+  });
+  it('when LF events are split mid-event, then bytes are forwarded only once complete', () => {
+    const tap = new OpenAIChatStreamTap({ stripUsageChunk: true });
+    const whole = content + usage + content + done;
+    let out = '';
+    for (let i = 0; i < whole.length; i += 11) out += str(tap.push(enc.encode(whole.slice(i, i + 11))));
+    expect(out).toBe(content + content + done);
     expect(tap.usage?.totalTokens).toBe(10);
   });
   it('when the stream is cut before [DONE], then the tap says so and has no usage', () => {

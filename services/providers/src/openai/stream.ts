@@ -1,26 +1,55 @@
 import { SseParser } from '../sse/sse-parser.js';
 import { readOpenAIUsage, type TokenUsage } from './usage.js';
 
+const EVENT_END = Buffer.from('\n\n');
+const USAGE = Buffer.from('"usage"');
+const DONE = Buffer.from('data: [DONE]');
+const CR = 0x0d;
+
 /**
  * Relays an OpenAI chat-completions SSE stream while watching it: records the usage the upstream
  * reports and, when the client did not ask for usage (the gateway asked on its behalf), drops the
  * usage-only chunk so the client sees exactly the stream it requested.
+ *
+ * Hot path: complete events are forwarded as the upstream's own bytes. Only a stretch of events that
+ * mentions `"usage"` is decoded and parsed event by event (with SseParser); a stream with CRLF
+ * line endings takes that path throughout.
  */
 export class OpenAIChatStreamTap {
-  readonly #parser = new SseParser();
   readonly #stripUsageChunk: boolean;
+  /** Bytes of an event not yet terminated by a blank line. */
+  #pending: Buffer | null = null;
+  #crlf = false;
+  readonly #parser = new SseParser();
   usage: TokenUsage | null = null;
-  /** Content-bearing events seen (a `data:` event other than [DONE]). */
-  chunks = 0;
   sawDone = false;
+  /** True when the upstream ended in the middle of an event. */
+  tornTail = false;
 
   constructor(opts: { stripUsageChunk: boolean }) {
     this.#stripUsageChunk = opts.stripUsageChunk;
   }
 
-  /** Returns the text to forward for this upstream chunk ('' when it completed no event). */
-  push(chunk: Uint8Array): string {
-    return this.#forward(this.#parser.push(chunk));
+  /** Returns the bytes to forward for this upstream chunk (empty when it completed no event). */
+  push(chunk: Buffer): Buffer | string {
+    if (this.#crlf || chunk.includes(CR)) {
+      this.#crlf = true;
+      const head = this.#pending;
+      this.#pending = null;
+      if (head !== null) return this.#slow(Buffer.concat([head, chunk]));
+      return this.#slow(chunk);
+    }
+    const buf = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
+    const end = buf.lastIndexOf(EVENT_END);
+    if (end === -1) {
+      this.#pending = buf;
+      return EMPTY;
+    }
+    const complete = buf.subarray(0, end + 2);
+    this.#pending = end + 2 < buf.length ? Buffer.from(buf.subarray(end + 2)) : null;
+    if (!this.sawDone && complete.includes(DONE)) this.sawDone = true;
+    if (!complete.includes(USAGE)) return complete;
+    return this.#events(complete.toString('utf8'));
   }
 
   /**
@@ -28,29 +57,43 @@ export class OpenAIChatStreamTap {
    * torn write, never forwarded (a client would fail to parse half a JSON chunk); returns ''.
    */
   end(): string {
-    const torn = this.#parser.end();
-    if (torn.length > 0) this.tornTail = true;
+    const rest = this.#crlf ? this.#parser.end() : [];
+    if (rest.length > 0 || (this.#pending !== null && this.#pending.toString('utf8').trim() !== '')) {
+      this.tornTail = true;
+    }
+    this.#pending = null;
     return '';
   }
 
-  /** True when the upstream ended in the middle of an event. */
-  tornTail = false;
-
-  #forward(events: ReturnType<SseParser['push']>): string {
+  #slow(bytes: Buffer): string {
     let out = '';
-    for (const ev of events) {
-      if (ev.data !== null) {
-        if (ev.data === '[DONE]') {
-          this.sawDone = true;
-        } else {
-          this.chunks++;
-          // Only chunks that mention usage are parsed; content chunks pass through untouched.
-          if (ev.data.includes('"usage"') && this.#isUsageChunk(ev.data)) continue;
+    for (const ev of this.#parser.push(bytes)) out += this.#event(ev.raw, ev.data);
+    return out;
+  }
+
+  /** Processes a run of complete LF-terminated events, event by event. */
+  #events(text: string): string {
+    let out = '';
+    for (const raw of text.split('\n\n')) {
+      if (raw === '') continue;
+      let data: string | null = null;
+      for (const line of raw.split('\n')) {
+        if (line.startsWith('data:')) {
+          const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+          data = data === null ? v : `${data}\n${v}`;
         }
       }
-      out += ev.raw + '\n\n';
+      out += this.#event(raw, data);
     }
     return out;
+  }
+
+  #event(raw: string, data: string | null): string {
+    if (data !== null) {
+      if (data === '[DONE]') this.sawDone = true;
+      else if (data.includes('"usage"') && this.#isUsageChunk(data)) return '';
+    }
+    return `${raw}\n\n`;
   }
 
   /** Records usage from the chunk; true when the chunk must be dropped. */
@@ -69,3 +112,5 @@ export class OpenAIChatStreamTap {
     return this.#stripUsageChunk && Array.isArray(o.choices) && o.choices.length === 0;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
