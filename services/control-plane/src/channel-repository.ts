@@ -1,35 +1,21 @@
 import type { Kysely } from 'kysely';
-import type { AccountRow, ChannelRow, DB, ProviderId } from '@switchyard/core';
+import type { AccountRow, Channel, ChannelAccount, ChannelRow, DB, ProviderId } from '@switchyard/core';
 import { PROVIDER_IDS } from '@switchyard/core';
 import { parseStringArray, parseStringRecord } from './json-columns.js';
 
 /** An upstream account as stored: the credential stays a SecretBox envelope. */
-export interface StoredAccount {
-  id: number;
-  channelId: number;
-  name: string;
+export type StoredAccount = Omit<ChannelAccount, 'apiKey'> & {
   /** SecretBox envelope of the upstream API key; never leaves the control plane as is. */
   credential: string;
-  enabled: boolean;
   createdAt: number;
-}
+};
 
 /** A channel row with its accounts, typed and coerced (ids and epoch-ms as numbers, flags as booleans). */
-export interface StoredChannel {
-  id: number;
-  name: string;
-  provider: ProviderId;
-  baseUrl: string;
-  models: string[];
-  modelMapping: Record<string, string>;
-  priority: number;
-  weight: number;
-  group: string;
-  enabled: boolean;
+export type StoredChannel = Omit<Channel, 'accounts'> & {
   createdAt: number;
   updatedAt: number;
   accounts: StoredAccount[];
-}
+};
 
 /** An account to insert; `credential` is already encrypted. */
 export interface NewAccount {
@@ -37,18 +23,7 @@ export interface NewAccount {
   credential: string;
 }
 
-export interface NewChannel {
-  name: string;
-  provider: ProviderId;
-  baseUrl: string;
-  models: string[];
-  modelMapping: Record<string, string>;
-  priority: number;
-  weight: number;
-  group: string;
-  enabled: boolean;
-  accounts: NewAccount[];
-}
+export type NewChannel = Omit<Channel, 'id' | 'accounts'> & { accounts: NewAccount[] };
 
 /** Fields of a channel to change; `accounts`, when present, replaces the whole account list. */
 export type ChannelPatch = Partial<NewChannel>;

@@ -1,25 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { DB, UsageLogRow } from '@switchyard/core';
+import type { DB, UsageEvent, UsageLogRow } from '@switchyard/core';
 
-/** One usage log row, typed and coerced. */
-export interface UsageRecord {
+/** One usage log row, typed and coerced: the usage event as written, plus its row id. */
+export type UsageRecord = Omit<UsageEvent, 'status'> & {
   id: number;
-  requestId: string;
-  keyId: number;
-  channelId: number | null;
-  accountId: number | null;
-  model: string;
-  upstreamModel: string | null;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
+  /** A UsageStatus for rows this build wrote; kept a string so older or newer values still read. */
   status: string;
-  httpStatus: number;
-  latencyMs: number;
-  stream: boolean;
-  error: string | null;
-  createdAt: number;
-}
+};
 
 export interface UsageFilter {
   keyId?: number;
@@ -65,6 +52,7 @@ function toUsage(row: UsageLogRow): UsageRecord {
   return {
     id: Number(row.id),
     requestId: row.request_id,
+    clientRequestId: row.client_request_id,
     keyId: Number(row.key_id),
     channelId: row.channel_id === null ? null : Number(row.channel_id),
     accountId: row.account_id === null ? null : Number(row.account_id),

@@ -5,6 +5,8 @@ import { toIso } from './iso-time.js';
 export interface UsageView {
   id: number;
   request_id: string;
+  /** The caller's own x-request-id, when it sent one. */
+  client_request_id: string | null;
   key_id: number;
   channel_id: number | null;
   account_id: number | null;
@@ -31,6 +33,7 @@ export function toUsageView(row: UsageRecord): UsageView {
   return {
     id: row.id,
     request_id: row.requestId,
+    client_request_id: row.clientRequestId,
     key_id: row.keyId,
     channel_id: row.channelId,
     account_id: row.accountId,

@@ -75,6 +75,7 @@ describe('admin GET /usage', () => {
     expect(p.data[0]).toEqual({
       id: ROWS,
       request_id: `req-${ROWS - 1}`,
+      client_request_id: null,
       key_id: 2,
       channel_id: 3,
       account_id: 4,

@@ -25,9 +25,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => {
       if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.on('error', (err) => {
-      if (!failed) reject(new InvalidRequestError('Could not read the request body.', { cause: err }));
-    });
+    const abandoned = (err?: unknown): void => {
+      if (failed || req.complete) return;
+      failed = true;
+      reject(
+        new InvalidRequestError('The request body ended early.', { code: 'incomplete_body', cause: err }),
+      );
+    };
+    req.on('error', abandoned);
+    // A client that disconnects mid-upload never sends 'end'; without this the handler would wait forever.
+    req.on('close', () => abandoned());
   });
 }
 

@@ -5,7 +5,7 @@ import { migrateToLatest, type DB } from '@switchyard/core';
 import { createNodeSqliteDialect } from '@switchyard/adapters';
 import { runMockUpstreamCli } from '@switchyard/mock-upstream';
 import { ConfigError, configReference, loadConfig } from './config.js';
-import { startAllInOne } from './all-in-one.js';
+import { createLogger, startAllInOne } from './all-in-one.js';
 
 const HELP = `switchyard — self-hosted LLM API gateway
 
@@ -63,7 +63,10 @@ function configFrom(args: string[]) {
 
 async function serve(args: string[]): Promise<void> {
   const config = configFrom(args);
-  const gw = await startAllInOne(config);
+  const logger = createLogger(config.logLevel);
+  // A server keeps serving after a stray rejection in one request; it is logged, never swallowed.
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
+  const gw = await startAllInOne(config, { logger });
   const lines = [
     `Switchyard listening on ${gw.url} (OpenAI-compatible API at ${gw.url}/v1, admin API at ${gw.url}/admin/v1)`,
   ];

@@ -75,6 +75,7 @@ export interface KeyView {
 
 export interface UsageRow {
   request_id: string;
+  client_request_id: string | null;
   key_id: number;
   channel_id: number | null;
   model: string;

@@ -200,6 +200,9 @@ describe('chat completions through the gateway', () => {
     expect(response.headers.get('x-request-id')).toBe('trace-abc-123');
     const line = t.logs.filter((l) => l.msg === 'request').at(-1);
     expect(line?.client_request_id).toBe('trace-abc-123');
+    const row = await usageFor(String(line?.request_id));
+    expect(row.client_request_id).toBe('trace-abc-123');
+    expect(row.request_id).not.toBe('trace-abc-123');
   });
 });
 
