@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OpenAIChatStreamTap } from './stream.js';
+import { OpenAIChatStreamTap, hasUsageObject } from './stream.js';
 import { SseParser } from '../sse/sse-parser.js';
 
 const enc = { encode: (s: string) => Buffer.from(s, 'utf8') };
@@ -80,5 +80,15 @@ describe('OpenAI stream tap', () => {
     expect(tap.tornTail).toBe(true);
     expect(tap.sawDone).toBe(false);
     expect(tap.usage).toBeNull();
+  });
+});
+
+describe('usage detection', () => {
+  it('when usage is null or absent, then no parse is needed; when it is an object, with or without spaces, it is found', () => {
+    expect(hasUsageObject('{"choices":[],"usage":null}')).toBe(false);
+    expect(hasUsageObject(Buffer.from('{"usage": null, "x": "usage"}'))).toBe(false);
+    expect(hasUsageObject('{"usage":{"prompt_tokens":1}}')).toBe(true);
+    expect(hasUsageObject(Buffer.from('{"usage": {"prompt_tokens":1}}'))).toBe(true);
+    expect(hasUsageObject(Buffer.from('{"a":"usage","usage" : {}}'))).toBe(true);
   });
 });

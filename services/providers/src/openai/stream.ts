@@ -48,7 +48,7 @@ export class OpenAIChatStreamTap {
     const complete = buf.subarray(0, end + 2);
     this.#pending = end + 2 < buf.length ? Buffer.from(buf.subarray(end + 2)) : null;
     if (!this.sawDone && complete.includes(DONE)) this.sawDone = true;
-    if (!complete.includes(USAGE)) return complete;
+    if (!hasUsageObject(complete)) return complete;
     return this.#events(complete.toString('utf8'));
   }
 
@@ -91,7 +91,7 @@ export class OpenAIChatStreamTap {
   #event(raw: string, data: string | null): string {
     if (data !== null) {
       if (data === '[DONE]') this.sawDone = true;
-      else if (data.includes('"usage"') && this.#isUsageChunk(data)) return '';
+      else if (hasUsageObject(data) && this.#isUsageChunk(data)) return '';
     }
     return `${raw}\n\n`;
   }
@@ -114,3 +114,20 @@ export class OpenAIChatStreamTap {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * True when `"usage"` is followed by an object (`"usage":{` or `"usage": {`). With include_usage
+ * every chunk carries `"usage":null`; only the one real usage object is worth a JSON.parse.
+ */
+export function hasUsageObject(text: Buffer | string): boolean {
+  const find = (from: number): number =>
+    typeof text === 'string' ? text.indexOf('"usage"', from) : text.indexOf(USAGE, from);
+  const code = (i: number): number | undefined => (typeof text === 'string' ? text.charCodeAt(i) : text[i]);
+  for (let at = find(0); at !== -1; at = find(at + 1)) {
+    let i = at + USAGE.length;
+    let c = code(i);
+    while (c === 0x20 || c === 0x3a || c === 0x09) c = code(++i); // space, ':', tab
+    if (c === 0x7b) return true; // '{'
+  }
+  return false;
+}
