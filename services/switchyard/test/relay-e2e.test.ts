@@ -206,6 +206,34 @@ describe('chat completions through the gateway', () => {
   });
 });
 
+describe('account pools', () => {
+  it('when a channel has several accounts, then requests rotate over them in round-robin', async () => {
+    const [pool] = await startMocks(1);
+    const ch = await t.admin<ChannelView>('POST', '/channels', {
+      name: 'pool',
+      provider: 'openai',
+      base_url: `${pool!.url}/v1`,
+      models: ['pool-model'],
+      accounts: [{ api_key: 'sk-pool-a' }, { api_key: 'sk-pool-b' }, { api_key: 'sk-pool-c' }],
+    });
+    try {
+      for (let i = 0; i < 6; i++) await client.chat.completions.create({ model: 'pool-model', messages });
+      const used = pool!.requests.map((r) => r.headers.authorization);
+      expect(used).toEqual([
+        'Bearer sk-pool-a',
+        'Bearer sk-pool-b',
+        'Bearer sk-pool-c',
+        'Bearer sk-pool-a',
+        'Bearer sk-pool-b',
+        'Bearer sk-pool-c',
+      ]);
+    } finally {
+      await t.admin('DELETE', `/channels/${ch.body.id}`);
+      await pool!.close();
+    }
+  });
+});
+
 describe('models', () => {
   it('when a key lists models, then it sees the exact names and aliases it may use', async () => {
     const list = await client.models.list();
