@@ -80,7 +80,7 @@ export class Relay {
     r.use(
       this.#wrap('unknown', async (_ctx, req) => {
         throw new NotFoundError(
-          `Unknown route: ${req.method} ${(req.url ?? '').split('?')[0]}`,
+          `Unknown route: ${req.method} ${((req as { originalUrl?: string }).originalUrl ?? req.url ?? '').split('?')[0]}`,
           'unknown_route',
         );
       }),

@@ -418,7 +418,9 @@ describe('errors in the OpenAI shape', () => {
   it('when the route does not exist, then 404 in the OpenAI shape', async () => {
     const res = await raw('/v1/nope', { method: 'GET', headers: { authorization: `Bearer ${key.key}` } });
     expect(res.status).toBe(404);
-    expect(((await res.json()) as OpenAIErrorBody).error.type).toBe('invalid_request_error');
+    const body = (await res.json()) as OpenAIErrorBody;
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.message).toContain('GET /v1/nope');
   });
 });
 
