@@ -1,0 +1,647 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_SCHEMA, loadConfig } from '../src/config.js';
+import { resolveSecretKey } from '../src/secrets.js';
+import { startTestGateway, type TestGateway } from './harness.js';
+
+/**
+ * The deployment files (deploy/Dockerfile, .dockerignore, docker-compose.yml, k8s/) checked against
+ * the code they deploy. No Docker engine or cluster runs here, so each assertion is something that
+ * would break a real deployment: a probe path the gateway does not serve, a port or variable name it
+ * does not use, a file the image build cannot find, a command the CLI rejects.
+ */
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = path.join(ROOT, 'services/switchyard/bin/switchyard');
+const DIST = path.join(ROOT, 'services/switchyard/dist/cli.js');
+const read = (rel: string): string => readFileSync(path.join(ROOT, rel), 'utf8');
+
+// ---- a reader for the YAML these files use --------------------------------------------------------
+// No YAML library is a dependency. This reads block mappings, block sequences, one-line flow
+// sequences and scalars, and throws on anything else (anchors, block scalars, several documents),
+// so a manifest written in a shape it cannot read fails loudly instead of passing unread.
+
+type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml };
+interface YamlLine {
+  indent: number;
+  text: string;
+  no: number;
+}
+
+const KEY_LINE = /^('[^']*'|"[^"]*"|[^\s'"#:\-[{][^:]*?|-[^\s:][^:]*?):(?:\s+(.*))?$/;
+const isSeqLine = (text: string): boolean => text === '-' || text.startsWith('- ');
+
+function stripComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote !== null) {
+      if (quote === '"' && c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '#' && (i === 0 || /\s/.test(line[i - 1] ?? ''))) {
+      return line.slice(0, i).trimEnd();
+    }
+  }
+  return line.trimEnd();
+}
+
+function splitFlow(inner: string): string[] {
+  const items: string[] = [];
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (quote !== null) {
+      if (quote === '"' && c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === ',') {
+      items.push(inner.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  const last = inner.slice(start).trim();
+  if (last !== '') items.push(last);
+  return items;
+}
+
+function parseYaml(source: string, file: string): Yaml {
+  const lines: YamlLine[] = [];
+  source.split('\n').forEach((raw, i) => {
+    const text = stripComment(raw);
+    if (text.trim() === '') return;
+    if (/^\s*\t/.test(text)) throw new Error(`${file}:${i + 1}: tab in indentation`);
+    lines.push({ indent: text.length - text.trimStart().length, text: text.trim(), no: i + 1 });
+  });
+  let pos = 0;
+  const fail = (line: YamlLine, why: string): Error =>
+    new Error(
+      `${file}:${line.no}: ${why} (this test reads block maps and sequences, flow sequences, scalars)`,
+    );
+
+  const scalar = (value: string, line: YamlLine): Yaml => {
+    if (value.startsWith("'")) {
+      if (!value.endsWith("'") || value.length < 2) throw fail(line, 'unterminated quote');
+      return value.slice(1, -1).replaceAll("''", "'");
+    }
+    if (value.startsWith('"')) return JSON.parse(value) as string;
+    if (value.startsWith('[')) {
+      if (!value.endsWith(']')) throw fail(line, 'multi-line flow sequence');
+      return splitFlow(value.slice(1, -1)).map((item) => scalar(item, line));
+    }
+    if (value === '{}') return {};
+    if (/^[{&*!|>]/.test(value)) throw fail(line, `unsupported value ${value}`);
+    if (value === 'true' || value === 'false') return value === 'true';
+    if (value === 'null' || value === '~') return null;
+    if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+    return value;
+  };
+  const nested = (parentIndent: number): Yaml => {
+    const next = lines[pos];
+    if (next === undefined) return null;
+    if (next.indent > parentIndent) return block(next.indent);
+    if (next.indent === parentIndent && isSeqLine(next.text)) return sequence(parentIndent);
+    return null;
+  };
+  const mapping = (indent: number): { [key: string]: Yaml } => {
+    const out: { [key: string]: Yaml } = {};
+    for (let line = lines[pos]; line !== undefined && line.indent === indent; line = lines[pos]) {
+      const m = KEY_LINE.exec(line.text);
+      if (m === null) throw fail(line, 'expected "key: value"');
+      const key = scalar(m[1] ?? '', line);
+      if (typeof key !== 'string') throw fail(line, 'non-string key');
+      if (Object.hasOwn(out, key)) throw fail(line, `duplicate key ${key}`);
+      pos++;
+      out[key] = m[2] === undefined || m[2] === '' ? nested(indent) : scalar(m[2], line);
+    }
+    const next = lines[pos];
+    if (next !== undefined && next.indent > indent) throw fail(next, 'unexpected indentation');
+    return out;
+  };
+  const sequence = (indent: number): Yaml[] => {
+    const out: Yaml[] = [];
+    for (let line = lines[pos]; line?.indent === indent && isSeqLine(line.text); line = lines[pos]) {
+      const rest = line.text.slice(1).trimStart();
+      if (rest === '') {
+        pos++;
+        out.push(nested(indent));
+      } else if (KEY_LINE.test(rest)) {
+        // "- key: value" opens a mapping whose keys line up with this first one.
+        const childIndent = indent + line.text.length - rest.length;
+        lines[pos] = { indent: childIndent, text: rest, no: line.no };
+        out.push(mapping(childIndent));
+      } else {
+        pos++;
+        out.push(scalar(rest, line));
+      }
+    }
+    return out;
+  };
+  const block = (indent: number): Yaml =>
+    isSeqLine(lines[pos]?.text ?? '') ? sequence(indent) : mapping(indent);
+
+  if (lines.length === 0) return null;
+  if (lines.some((l) => l.text === '---' || l.text === '...')) throw fail(lines[0]!, 'several documents');
+  const doc = block(lines[0]!.indent);
+  if (pos < lines.length) throw fail(lines[pos]!, 'unexpected content');
+  return doc;
+}
+
+type YamlMap = { [key: string]: Yaml };
+const isMap = (v: Yaml | undefined): v is YamlMap => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The value at a path of keys and indexes; throws naming the path when it is absent. */
+function at(doc: Yaml, ...keys: Array<string | number>): Yaml {
+  let cur: Yaml | undefined = doc;
+  for (const k of keys) {
+    cur = typeof k === 'number' ? (Array.isArray(cur) ? cur[k] : undefined) : isMap(cur) ? cur[k] : undefined;
+    if (cur === undefined) throw new Error(`missing ${keys.join('.')}`);
+  }
+  return cur;
+}
+const str = (v: Yaml): string => {
+  if (typeof v !== 'string') throw new Error(`expected a string, got ${JSON.stringify(v)}`);
+  return v;
+};
+const seq = (v: Yaml): Yaml[] => {
+  if (!Array.isArray(v)) throw new Error(`expected a sequence, got ${JSON.stringify(v)}`);
+  return v;
+};
+const map = (v: Yaml): YamlMap => {
+  if (!isMap(v)) throw new Error(`expected a mapping, got ${JSON.stringify(v)}`);
+  return v;
+};
+const strings = (v: Yaml): string[] => seq(v).map(str);
+
+// ---- a reader for the Dockerfile ------------------------------------------------------------------
+
+interface Instruction {
+  op: string;
+  args: string;
+  stage: number;
+}
+
+function parseDockerfile(source: string): Instruction[] {
+  const out: Instruction[] = [];
+  let stage = -1;
+  let pending = '';
+  for (const raw of source.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#') || (line === '' && pending === '')) continue;
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      continue;
+    }
+    const full = `${pending}${line}`.trim();
+    pending = '';
+    const m = /^(\S+)\s+([\s\S]*)$/.exec(full);
+    if (m === null) throw new Error(`Dockerfile: cannot read ${full}`);
+    const op = (m[1] ?? '').toUpperCase();
+    if (op === 'FROM') stage++;
+    out.push({ op, args: (m[2] ?? '').trim(), stage });
+  }
+  return out;
+}
+
+/** Docker's .dockerignore matching: a pattern excludes a path or any of its parents; last match wins. */
+function dockerignored(patterns: string[], rel: string): boolean {
+  const toRegExp = (glob: string): RegExp => {
+    let re = '';
+    for (let i = 0; i < glob.length; i++) {
+      const c = glob[i] ?? '';
+      if (c === '*' && glob[i + 1] === '*') {
+        i++;
+        if (glob[i + 1] === '/') {
+          i++;
+          re += '(?:.*/)?';
+        } else re += '.*';
+      } else if (c === '*') re += '[^/]*';
+      else if (c === '?') re += '[^/]';
+      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+  };
+  const parts = rel.split('/');
+  let ignored = false;
+  for (const raw of patterns) {
+    const negate = raw.startsWith('!');
+    const re = toRegExp(path.posix.normalize(negate ? raw.slice(1) : raw).replace(/^\/+|\/+$/g, ''));
+    for (let n = 1; n <= parts.length; n++) {
+      if (re.test(parts.slice(0, n).join('/'))) {
+        ignored = !negate;
+        break;
+      }
+    }
+  }
+  return ignored;
+}
+
+// ---- the files under test -------------------------------------------------------------------------
+
+const dockerfile = parseDockerfile(read('deploy/Dockerfile'));
+const runtimeStage = Math.max(...dockerfile.map((i) => i.stage));
+const runtime = (op: string): Instruction[] =>
+  dockerfile.filter((i) => i.stage === runtimeStage && i.op === op);
+const dockerignore = read('.dockerignore')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
+const compose = parseYaml(read('docker-compose.yml'), 'docker-compose.yml');
+const kustomization = parseYaml(read('k8s/kustomization.yaml'), 'k8s/kustomization.yaml');
+const deployment = parseYaml(read('k8s/deployment.yaml'), 'k8s/deployment.yaml');
+const service = parseYaml(read('k8s/service.yaml'), 'k8s/service.yaml');
+const pvc = parseYaml(read('k8s/pvc.yaml'), 'k8s/pvc.yaml');
+const secretExample = parseYaml(read('k8s/secret.example.yaml'), 'k8s/secret.example.yaml');
+
+const podSpec = map(at(deployment, 'spec', 'template', 'spec'));
+const containers = seq(at(podSpec, 'containers')).map(map);
+const container = containers[0]!;
+const containerEnv = seq(at(container, 'env')).map(map);
+const containerPorts = seq(at(container, 'ports')).map(map);
+
+const DEFAULT_PORT = loadConfig({}).http.port;
+const CONFIG_KEYS = new Set(Object.keys(CONFIG_SCHEMA.shape));
+
+/** Dockerfile ENV pairs of the runtime stage (KEY=value forms only). */
+function imageEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const i of runtime('ENV')) {
+    for (const pair of i.args.split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`Dockerfile: ENV ${i.args} is not in KEY=value form`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+/** The image's HEALTHCHECK exec-form command. */
+function imageHealthcheck(): string[] {
+  const [hc] = runtime('HEALTHCHECK');
+  const json = /\bCMD\s+(\[[\s\S]*\])$/.exec(hc?.args ?? '')?.[1];
+  if (json === undefined) throw new Error('Dockerfile: HEALTHCHECK must use the exec form CMD [...]');
+  return JSON.parse(json) as string[];
+}
+
+const composeService = (name: string): YamlMap => map(at(compose, 'services', name));
+
+/** A compose healthcheck's command without its CMD marker. */
+function composeHealthcheck(name: string): string[] {
+  const [kind, ...argv] = strings(at(composeService(name), 'healthcheck', 'test'));
+  if (kind !== 'CMD') throw new Error(`${name}: healthcheck.test must start with CMD (exec form)`);
+  return argv;
+}
+
+/** `docker compose` variable interpolation of one value: ${NAME:-default} yields the default when unset. */
+function interpolate(value: string): { names: string[]; value: string } {
+  const names: string[] = [];
+  const out = value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
+    names.push(name);
+    return def ?? '';
+  });
+  return { names, value: out };
+}
+
+/** Runs a healthcheck-style `node …` command with this process's Node; resolves with its exit code. */
+function runNode(argv: string[], env: Record<string, string> = {}): Promise<number | null> {
+  const [cmd, ...args] = argv;
+  if (cmd !== 'node') throw new Error(`expected a node command, got ${argv.join(' ')}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe('the Docker image (deploy/Dockerfile, .dockerignore)', () => {
+  it('when the container starts, then its ENTRYPOINT is the repository executable, present and executable, running serve', () => {
+    const [entry] = runtime('ENTRYPOINT');
+    const argv = JSON.parse(entry?.args ?? 'null') as string[];
+    expect(argv).toHaveLength(1);
+    const [workdir] = runtime('WORKDIR');
+    const inImage = argv[0]!;
+    expect(inImage.startsWith(`${workdir?.args}/`)).toBe(true);
+    const inRepo = path.join(ROOT, path.relative(workdir!.args, inImage));
+    expect(inRepo).toBe(BIN);
+    expect(statSync(inRepo).isFile()).toBe(true);
+    expect(statSync(inRepo).mode & 0o111).toBe(0o111);
+    expect(JSON.parse(runtime('CMD')[0]?.args ?? 'null')).toEqual(['serve']);
+  });
+
+  it('when npm ci runs in the build stage, then the package.json of every workspace is already copied in', () => {
+    const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
+    const npmCi = dockerfile.findIndex((i) => i.op === 'RUN' && /\bnpm ci\b/.test(i.args));
+    expect(npmCi).toBeGreaterThan(0);
+    const copiedBefore = dockerfile
+      .slice(0, npmCi)
+      .filter((i) => i.op === 'COPY')
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    for (const ws of workspaces) expect(copiedBefore).toContain(`${ws}/package.json`);
+    expect(copiedBefore).toContain('package-lock.json');
+  });
+
+  it('when the build context is sent, then everything the Dockerfile copies exists and is not dockerignored', () => {
+    const sources = dockerfile
+      .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))
+      .flatMap((i) =>
+        i.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1),
+      );
+    expect(sources.length).toBeGreaterThan(5);
+    for (const src of sources) {
+      const rel = src.replace(/\/+$/, '');
+      expect(existsSync(path.join(ROOT, rel)), `${rel} exists`).toBe(true);
+      expect(dockerignored(dockerignore, rel), `${rel} is not dockerignored`).toBe(false);
+    }
+  });
+
+  it('when the host has installed or built, then node_modules, dist, build info and local state stay out of the context', () => {
+    for (const rel of [
+      'node_modules/kysely/package.json',
+      'services/core/node_modules/x',
+      'services/core/dist/index.js',
+      'services/switchyard/dist/.tsbuildinfo',
+      '.tools/node',
+      'data/switchyard.db',
+      '.git/HEAD',
+      '.bench/result.json',
+    ])
+      expect(dockerignored(dockerignore, rel), `${rel} is dockerignored`).toBe(true);
+    // The matcher itself must not ignore everything.
+    expect(dockerignored(dockerignore, 'services/core/src/index.ts')).toBe(false);
+  });
+
+  it('when the image runs, then it runs as the non-root uid that owns /data and the data dir is the declared volume', () => {
+    const [user] = runtime('USER');
+    const [uid, gid] = (user?.args ?? '').split(':');
+    expect(Number(uid)).toBeGreaterThan(0);
+    const dataDir = imageEnv().SWITCHYARD_DATA_DIR;
+    expect(dataDir).toBeDefined();
+    expect(runtime('VOLUME').map((i) => i.args)).toEqual([dataDir]);
+    // A named volume starts as a copy of the image's directory, ownership included.
+    expect(runtime('RUN').some((i) => i.args.includes(`chown ${uid}:${gid} ${dataDir}`))).toBe(true);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('when compose publishes the gateway, then the container side is the gateway default port', () => {
+    const ports = strings(at(composeService('switchyard'), 'ports'));
+    expect(ports.length).toBeGreaterThan(0);
+    for (const p of ports) expect(Number(p.split(':').at(-1))).toBe(DEFAULT_PORT);
+  });
+
+  it('when compose mounts the data volume, then it is a declared named volume at the image data dir', () => {
+    const dataDir = imageEnv().SWITCHYARD_DATA_DIR;
+    const mounts = strings(at(composeService('switchyard'), 'volumes')).map((v) => v.split(':'));
+    const data = mounts.find(([, target]) => target === dataDir);
+    expect(data).toBeDefined();
+    expect(Object.keys(map(at(compose, 'volumes')))).toContain(data![0]);
+  });
+
+  it('when the gateway is stopped, then compose gives it longer than its 30 s drain', () => {
+    const grace = str(at(composeService('switchyard'), 'stop_grace_period'));
+    expect(Number(/^(\d+)s$/.exec(grace)?.[1])).toBeGreaterThan(30);
+  });
+
+  it('when compose starts mock-upstream with its command, then the real CLI accepts it, listens, passes its healthcheck and stops on SIGTERM', async () => {
+    expect(existsSync(DIST), 'services/switchyard/dist is missing: build first (npm test does)').toBe(true);
+    const command = strings(at(composeService('mock-upstream'), 'command'));
+    expect(command[0]).toBe('mock-upstream');
+    // The CLI's default host is 127.0.0.1, which the gateway's container could not reach.
+    expect(command[command.indexOf('--host') + 1]).toBe('0.0.0.0');
+    const composePort = command[command.indexOf('--port') + 1];
+    const local = command.map((a, i) =>
+      command[i - 1] === '--port' ? '0' : command[i - 1] === '--host' ? '127.0.0.1' : a,
+    );
+    const child = spawn(BIN, local, { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /mock-upstream listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('exit', (code) => reject(new Error(`mock-upstream exited with ${code}: ${out}`)));
+      });
+      const check = composeHealthcheck('mock-upstream');
+      const script = check.join(' ');
+      expect(script).toContain(`:${composePort}/`);
+      expect(await runNode(check.map((a) => a.replace(`:${composePort}/`, `:${port}/`)))).toBe(0);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('when a user adds a channel for the compose mock (http://mock-upstream:<port>/v1), then the admin API accepts that base_url', async () => {
+    const command = strings(at(composeService('mock-upstream'), 'command'));
+    const baseUrl = `http://mock-upstream:${command[command.indexOf('--port') + 1]}/v1`;
+    expect(baseUrl).toBe('http://mock-upstream:9090/v1');
+    const res = await t.admin('POST', '/channels', {
+      name: 'compose-mock',
+      provider: 'openai',
+      base_url: baseUrl,
+      models: ['gpt-4o'],
+      accounts: [{ api_key: 'sk-anything' }],
+    });
+    expect(res.status).toBe(201);
+  });
+});
+
+describe('healthchecks (image and compose)', () => {
+  it('when the gateway is up, then the image and compose healthchecks pass, and when nothing listens they fail', async () => {
+    const checks = [imageHealthcheck(), composeHealthcheck('switchyard')];
+    for (const check of checks) {
+      expect(await runNode(check, { SWITCHYARD_HTTP_PORT: String(t.gw.port) })).toBe(0);
+      expect(await runNode(check, { SWITCHYARD_HTTP_PORT: String(await freePort()) })).not.toBe(0);
+    }
+  });
+});
+
+describe('the Kubernetes base (k8s/)', () => {
+  it('when kustomize builds k8s/, then every listed resource exists and the example Secret is not among them', () => {
+    const resources = strings(at(kustomization, 'resources'));
+    expect(resources.length).toBeGreaterThanOrEqual(4);
+    for (const r of resources) expect(existsSync(path.join(ROOT, 'k8s', r)), `k8s/${r}`).toBe(true);
+    expect(resources).not.toContain('secret.example.yaml');
+    for (const f of ['namespace.yaml', 'deployment.yaml', 'service.yaml', 'pvc.yaml'])
+      expect(resources).toContain(f);
+  });
+
+  it('when Kubernetes probes the pod, then every probe path (and the metrics path) is a route the gateway answers with 200', async () => {
+    const portNames = new Set(containerPorts.map((p) => p.name));
+    const probes = ['startupProbe', 'livenessProbe', 'readinessProbe'].filter((p) => p in container);
+    expect(probes).toEqual(expect.arrayContaining(['livenessProbe', 'readinessProbe']));
+    const paths = probes.map((p) => {
+      const get = map(at(container, p, 'httpGet'));
+      const port = at(get, 'port');
+      expect(typeof port === 'number' ? port === DEFAULT_PORT : portNames.has(port)).toBe(true);
+      return str(at(get, 'path'));
+    });
+    expect(paths).toContain('/readyz');
+    const annotations = map(at(deployment, 'spec', 'template', 'metadata', 'annotations'));
+    paths.push(str(at(annotations, 'prometheus.io/path')));
+    expect(Number(at(annotations, 'prometheus.io/port'))).toBe(DEFAULT_PORT);
+    for (const p of paths) expect((await fetch(`${t.gw.url}${p}`)).status, p).toBe(200);
+  });
+
+  it('when traffic reaches the pod, then the container port is the gateway default and the Service targets it and selects the pod', () => {
+    expect(containerPorts.map((p) => p.containerPort)).toEqual([DEFAULT_PORT]);
+    const podLabels = map(at(deployment, 'spec', 'template', 'metadata', 'labels'));
+    for (const sel of [
+      map(at(service, 'spec', 'selector')),
+      map(at(deployment, 'spec', 'selector', 'matchLabels')),
+    ])
+      for (const [k, v] of Object.entries(sel)) expect(podLabels[k], k).toBe(v);
+    for (const p of seq(at(service, 'spec', 'ports')).map(map)) {
+      const target = at(p, 'targetPort');
+      expect(
+        typeof target === 'number' ? target : containerPorts.find((c) => c.name === target)?.containerPort,
+      ).toBe(DEFAULT_PORT);
+    }
+    expect(at(service, 'spec', 'type')).toBe('ClusterIP');
+  });
+
+  it('when the pod mounts its data, then the PVC in the base is mounted at SWITCHYARD_DATA_DIR, which is the image data dir', () => {
+    const volumes = seq(at(podSpec, 'volumes')).map(map);
+    const claim = volumes.find((v) => isMap(v.persistentVolumeClaim));
+    expect(at(claim!, 'persistentVolumeClaim', 'claimName')).toBe(at(pvc, 'metadata', 'name'));
+    const mount = seq(at(container, 'volumeMounts'))
+      .map(map)
+      .find((m) => m.name === claim!.name);
+    const dataDir =
+      containerEnv.find((e) => e.name === 'SWITCHYARD_DATA_DIR')?.value ?? imageEnv().SWITCHYARD_DATA_DIR;
+    expect(at(mount!, 'mountPath')).toBe(dataDir);
+    expect(dataDir).toBe(imageEnv().SWITCHYARD_DATA_DIR);
+  });
+
+  it('when the pod runs, then it is a single Recreate replica, non-root as the image uid, with a read-only root and no privileges', () => {
+    expect(at(deployment, 'spec', 'replicas')).toBe(1);
+    expect(at(deployment, 'spec', 'strategy', 'type')).toBe('Recreate');
+    expect(containers).toHaveLength(1);
+    const uid = Number((runtime('USER')[0]?.args ?? '').split(':')[0]);
+    const sc = map(at(container, 'securityContext'));
+    expect(at(podSpec, 'securityContext', 'runAsNonRoot')).toBe(true);
+    expect(at(podSpec, 'securityContext', 'runAsUser')).toBe(uid);
+    expect(at(podSpec, 'securityContext', 'fsGroup')).toBe(uid);
+    expect(sc.runAsUser).toBe(uid);
+    expect(sc.readOnlyRootFilesystem).toBe(true);
+    expect(sc.allowPrivilegeEscalation).toBe(false);
+    expect(strings(at(sc, 'capabilities', 'drop'))).toContain('ALL');
+    // The gateway drains for up to 30 s after SIGTERM; Kubernetes must not kill it sooner.
+    expect(Number(at(podSpec, 'terminationGracePeriodSeconds'))).toBeGreaterThan(30);
+    expect(strings(at(container, 'args'))).toEqual(JSON.parse(runtime('CMD')[0]?.args ?? 'null'));
+  });
+
+  it('when the pod reads its secrets, then they come from the example Secret name and keys, in the base namespace', () => {
+    const refs = containerEnv
+      .filter((e) => isMap(e.valueFrom))
+      .map((e) => map(at(e, 'valueFrom', 'secretKeyRef')));
+    expect(refs.length).toBe(2);
+    const data = map(at(secretExample, 'stringData'));
+    for (const ref of refs) {
+      expect(ref.name).toBe(at(secretExample, 'metadata', 'name'));
+      expect(Object.keys(data)).toContain(ref.key);
+    }
+    // Applied on its own (kubectl apply -f), so it must name the namespace the base deploys into.
+    expect(at(secretExample, 'metadata', 'namespace')).toBe(at(kustomization, 'namespace'));
+  });
+
+  it('when the example Secret is applied unedited, then the gateway refuses its values, and accepts `openssl rand -hex 32` ones', async () => {
+    const refuses = async (name: string, value: string): Promise<boolean> => {
+      try {
+        const c = loadConfig({ [name]: value });
+        if (c.secretKey !== null) await resolveSecretKey('/nonexistent', c.secretKey);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const data = map(at(secretExample, 'stringData'));
+    expect(Object.keys(data).sort()).toEqual(['SWITCHYARD_ADMIN_TOKEN', 'SWITCHYARD_SECRET_KEY']);
+    const generated = randomBytes(32).toString('hex');
+    for (const [name, value] of Object.entries(data)) {
+      expect(await refuses(name, str(value)), `${name}=${String(value)}`).toBe(true);
+      expect(await refuses(name, generated), `${name}=<openssl rand -hex 32>`).toBe(false);
+    }
+  });
+});
+
+describe('configuration across the deployment files', () => {
+  it('when a SWITCHYARD_* variable is set or read anywhere, then it is a configuration key with a value the gateway accepts', () => {
+    const named: Array<{ where: string; name: string; value?: string }> = [];
+    for (const e of containerEnv) {
+      const value = typeof e.value === 'string' ? e.value : undefined;
+      named.push({ where: 'k8s/deployment.yaml', name: str(at(e, 'name')), value });
+    }
+    for (const [svc, def] of Object.entries(map(at(compose, 'services')))) {
+      const env = isMap(map(def).environment) ? map(at(def, 'environment')) : {};
+      for (const [name, raw] of Object.entries(env)) {
+        const { names, value } = interpolate(String(raw));
+        named.push({ where: `docker-compose.yml ${svc}`, name, value });
+        for (const n of names) named.push({ where: `docker-compose.yml ${svc} (interpolated)`, name: n });
+      }
+      if (isMap(map(def).healthcheck))
+        for (const n of composeHealthcheck(svc)
+          .join(' ')
+          .match(/process\.env\.(\w+)/g) ?? [])
+          named.push({
+            where: `docker-compose.yml ${svc} healthcheck`,
+            name: n.slice('process.env.'.length),
+          });
+    }
+    for (const [name, value] of Object.entries(imageEnv()))
+      named.push({ where: 'Dockerfile ENV', name, value });
+    for (const n of imageHealthcheck()
+      .join(' ')
+      .match(/process\.env\.(\w+)/g) ?? [])
+      named.push({ where: 'Dockerfile HEALTHCHECK', name: n.slice('process.env.'.length) });
+
+    const ours = named.filter((n) => n.name.startsWith('SWITCHYARD_'));
+    expect(ours.length).toBeGreaterThanOrEqual(8);
+    for (const { where, name, value } of ours) {
+      expect(CONFIG_KEYS.has(name), `${where}: ${name} is not a configuration key`).toBe(true);
+      if (value !== undefined)
+        expect(() => loadConfig({ [name]: value }), `${where}: ${name}=${value}`).not.toThrow();
+    }
+  });
+
+  it('when the gateway listens on its default port, then the image EXPOSE, the container port and compose agree with it', () => {
+    expect(DEFAULT_PORT).toBe(8080);
+    expect(runtime('EXPOSE').map((i) => Number.parseInt(i.args, 10))).toEqual([DEFAULT_PORT]);
+    expect(containerPorts.map((p) => p.containerPort)).toEqual([DEFAULT_PORT]);
+    expect(containerEnv.some((e) => e.name === 'SWITCHYARD_HTTP_PORT')).toBe(false);
+  });
+});
