@@ -20,10 +20,13 @@ export class InProcessUsageBus implements UsageBus {
    * into a per-batch cost (the gateway's CPU goes to relaying), while usage still lands promptly.
    */
   readonly #flushDelayMs: number;
+  /** The n-th consecutive failure is retried after `retryBaseMs × 2^n` (n ≤ 9), capped at 30 s. */
+  readonly #retryBaseMs: number;
 
-  constructor(opts: { batchSize?: number; flushDelayMs?: number } = {}) {
+  constructor(opts: { batchSize?: number; flushDelayMs?: number; retryBaseMs?: number } = {}) {
     this.#batchSize = opts.batchSize ?? 500;
     this.#flushDelayMs = opts.flushDelayMs ?? 25;
+    this.#retryBaseMs = opts.retryBaseMs ?? 100;
   }
 
   publish(event: UsageEvent): void {
@@ -60,7 +63,9 @@ export class InProcessUsageBus implements UsageBus {
     this.#closed = true;
   }
 
-  #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  #timer:
+    { kind: 'timeout'; handle: NodeJS.Timeout } | { kind: 'immediate'; handle: NodeJS.Immediate } | null =
+    null;
 
   #schedule(delayMs: number): void {
     if (this.#closed || !this.#handler) return;
@@ -75,16 +80,22 @@ export class InProcessUsageBus implements UsageBus {
       this.#timer = null;
       void this.#drain();
     };
-    this.#timer = delayMs === 0 ? setImmediate(run) : setTimeout(run, delayMs).unref();
+    this.#timer =
+      delayMs === 0
+        ? { kind: 'immediate', handle: setImmediate(run) }
+        : { kind: 'timeout', handle: setTimeout(run, delayMs).unref() };
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer === null) return;
+    if (this.#timer.kind === 'immediate') clearImmediate(this.#timer.handle);
+    else clearTimeout(this.#timer.handle);
+    this.#timer = null;
+    this.#scheduled = false;
   }
 
   #flushNow(): void {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      clearImmediate(this.#timer as NodeJS.Immediate);
-      this.#timer = null;
-      this.#scheduled = false;
-    }
+    this.#cancelTimer();
     this.#schedule(0);
   }
 
@@ -102,7 +113,9 @@ export class InProcessUsageBus implements UsageBus {
           this.#failures++;
           // Why capped at 30 s: back off from a failing store without leaving usage waiting for long.
           this.#running = false;
-          this.#schedule(Math.min(30_000, 100 * 2 ** Math.min(this.#failures, 9)));
+          // A flush timer set by a publish during the failed call would otherwise cut the back-off short.
+          this.#cancelTimer();
+          this.#schedule(Math.min(30_000, this.#retryBaseMs * 2 ** Math.min(this.#failures, 9)));
           return;
         }
       }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import express, { type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import {
@@ -72,20 +71,24 @@ export class Relay {
     };
   }
 
-  /** The `/v1` routes; mount with `app.use('/v1', relay.router())`. */
-  router(): Router {
-    const r = express.Router();
-    r.post('/chat/completions', this.#wrap('/v1/chat/completions', handleChatCompletions));
-    r.get('/models', this.#wrap('/v1/models', handleModels));
-    r.use(
-      this.#wrap('unknown', async (_ctx, req) => {
-        throw new NotFoundError(
-          `Unknown route: ${req.method} ${((req as { originalUrl?: string }).originalUrl ?? req.url ?? '').split('?')[0]}`,
-          'unknown_route',
-        );
-      }),
-    );
-    return r;
+  /**
+   * Serves the request if it is a relay route (`/v1/...`) and returns true; returns false for
+   * anything else so the composition root can hand it on. The relay routes are few and fixed, so
+   * they are dispatched directly rather than through a router: this is the hot path.
+   */
+  dispatch(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '';
+    if (!url.startsWith('/v1/')) return false;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path === '/v1/chat/completions' && req.method === 'POST') {
+      void this.#handle('/v1/chat/completions', handleChatCompletions, req, res);
+    } else if (path === '/v1/models' && (req.method === 'GET' || req.method === 'HEAD')) {
+      void this.#handle('/v1/models', handleModels, req, res);
+    } else {
+      void this.#handle('unknown', unknownRoute, req, res);
+    }
+    return true;
   }
 
   /** Requests currently being handled. */
@@ -102,12 +105,6 @@ export class Relay {
   async close(): Promise<void> {
     this.#unsubscribe();
     await this.#ctx.upstream.close();
-  }
-
-  #wrap(route: string, handler: Handler) {
-    return (req: IncomingMessage, res: ServerResponse): void => {
-      void this.#handle(route, handler, req, res);
-    };
   }
 
   async #handle(route: string, handler: Handler, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -226,6 +223,10 @@ export class Relay {
     }
   }
 }
+
+const unknownRoute: Handler = async (_ctx, req) => {
+  throw new NotFoundError(`Unknown route: ${req.method} ${(req.url ?? '').split('?')[0]}`, 'unknown_route');
+};
 
 /** `GET /v1/models`: the models the presented key may use, in OpenAI's list shape. */
 const handleModels: Handler = async (ctx, req, res, state) => {
