@@ -266,7 +266,15 @@ async function relayStream(
       return null;
     }
     // After the first byte nothing can be retried: end the stream with an error event the SDK understands.
-    const e = toUpstreamError(err);
+    const broken = toUpstreamError(err);
+    const e =
+      broken instanceof UpstreamTimeoutError
+        ? broken
+        : new UpstreamError('The upstream stream broke off.', {
+            retryable: false,
+            code: 'upstream_stream_cut',
+            cause: err,
+          });
     state.status = 'error';
     state.error = e.code;
     if (!res.destroyed) res.end(`data: ${JSON.stringify(renderOpenAIError(e).body)}\n\n`);

@@ -455,6 +455,38 @@ describe('client abort', () => {
   });
 });
 
+describe('after the first byte', () => {
+  it('when the upstream cuts a stream, then the client gets an error event instead of a silent end, and the row says so', async () => {
+    const params = {
+      model: 'gpt-4o',
+      messages,
+      stream: true as const,
+      mock: { cutAfterChunks: 2 },
+      mock_chunks: 6,
+    };
+    const stream = await client.chat.completions.create(params);
+    let text = '';
+    const err = await (async () => {
+      for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(text).toBe(
+      expectedCompletion({ ...params, messages })
+        .chunks.slice(0, 2)
+        .join(''),
+    );
+    // Nothing is retried once bytes reached the client: the backup never saw the request.
+    expect(backup.requests).toHaveLength(0);
+    const row = await usageFor(lastRequestId());
+    expect(row).toMatchObject({
+      status: 'error',
+      error: 'upstream_stream_cut',
+      http_status: 200,
+      stream: true,
+    });
+  });
+});
+
 describe('logs', () => {
   it('when requests were served, then no key, upstream secret or authorization value was logged', () => {
     const text = t.rawLog();
