@@ -169,8 +169,9 @@ export async function startAllInOne(
   // Why 65 s: longer than common load balancers' idle timeout (60 s), so they close first, not us.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  // Streams may legitimately last many minutes; idle upstreams are cut by the relay's own timeouts.
-  server.requestTimeout = 0;
+  // Why 120 s: the time allowed to *receive* a whole request (a 32 MiB body over a slow link), which
+  // stops slow-upload clients from pinning sockets; responses, streams included, are not limited by it.
+  server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => {

@@ -119,3 +119,42 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe('idle upstream streams', () => {
+  it('when an upstream stream goes silent past the idle timeout, then the client gets an error event and the row says upstream_timeout', async () => {
+    const g = await startTestGateway({ SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS: '150' });
+    const [m] = await startMocks(1);
+    try {
+      await g.admin('POST', '/channels', {
+        name: 'idle',
+        provider: 'openai',
+        base_url: `${m!.url}/v1`,
+        models: ['gpt-4o'],
+        accounts: [{ api_key: 'sk-idle' }],
+      });
+      const key = (await g.admin<KeyView>('POST', '/keys', { name: 'idle' })).body;
+      const c = new OpenAI({ apiKey: key.key, baseURL: `${g.gw.url}/v1`, maxRetries: 0 });
+      // The mock sends its first chunk at once, then waits 5 s before each of the next ones.
+      const params = {
+        model: 'gpt-4o',
+        messages,
+        stream: true as const,
+        mock: { chunkDelayMs: 5_000 },
+        mock_chunks: 4,
+      };
+      const stream = await c.chat.completions.create(params);
+      const err = await (async () => {
+        for await (const _ of stream) void _;
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.APIError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).message).toMatch(/timed out/i);
+      await m!.waitForAbort();
+      await g.gw.idle();
+      const usage = await g.admin<{ data: Array<{ status: string; error: string | null }> }>('GET', '/usage');
+      expect(usage.body.data[0]).toMatchObject({ status: 'error', error: 'upstream_timeout' });
+    } finally {
+      await g.stop();
+      await m!.close();
+    }
+  });
+});
