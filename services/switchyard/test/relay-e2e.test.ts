@@ -264,6 +264,21 @@ describe('failover', () => {
     expect(row.status).toBe('ok');
   });
 
+  it('when the primary channel is disabled, then traffic goes to the backup until it is enabled again', async () => {
+    expect((await t.admin('PATCH', `/channels/${channels.primary!.id}`, { enabled: false })).status).toBe(
+      200,
+    );
+    try {
+      await client.chat.completions.create({ model: 'gpt-4o', messages });
+      expect(primary.requests).toHaveLength(0);
+      expect(backup.requests).toHaveLength(1);
+    } finally {
+      await t.admin('PATCH', `/channels/${channels.primary!.id}`, { enabled: true });
+    }
+    await client.chat.completions.create({ model: 'gpt-4o', messages });
+    expect(primary.requests).toHaveLength(1);
+  });
+
   it('when a stream stalls before its first chunk, then the backup streams instead', async () => {
     primary.setFaults({ firstByteDelayMs: 5_000 });
     const stream = await client.chat.completions.create({ model: 'gpt-4o', messages, stream: true });
