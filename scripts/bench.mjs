@@ -4,7 +4,7 @@
 // Prints a markdown table: requests/s, p50/p99 latency, added latency, streaming time to first byte
 // and the gateway's peak RSS. Settings via env: BENCH_SECONDS (default 5), BENCH_WARMUP_SECONDS (1).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,9 @@ function pinned(core, args) {
 // Pin this load generator to core 0 as well (the first thing it does).
 if (hasTaskset && cores > 1) spawnSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
 
+// BENCH_GATEWAY_LOG=FILE keeps the gateway's output (with --trace-gc, say) instead of dropping it.
+const logTo = process.env.BENCH_GATEWAY_LOG ? createWriteStream(process.env.BENCH_GATEWAY_LOG) : null;
+
 function start(core, args, env, readyPattern) {
   const [cmd, argv] = pinned(core, args);
   const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -31,6 +34,7 @@ function start(core, args, env, readyPattern) {
     let err = '';
     let ready = false;
     const onData = (d) => {
+      if (logTo && args.includes('serve')) logTo.write(d);
       if (ready) return; // after start-up the output (request logs) is read and dropped, like /dev/null
       err += d.toString();
       const m = readyPattern.exec(err);
