@@ -110,6 +110,17 @@ async function load(url, { concurrency, seconds, payload, headers, ttfb }) {
   };
 }
 
+/** Current resident memory split: anonymous (heaps, buffers) and file-backed (the node binary, libs). */
+function rssSplitMb(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024;
+    return { anon: kb('RssAnon'), file: kb('RssFile') };
+  } catch {
+    return { anon: NaN, file: NaN };
+  }
+}
+
 function peakRssMb(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -191,6 +202,7 @@ async function main() {
       });
     }
     const rss = peakRssMb(gw.child.pid);
+    const split = rssSplitMb(gw.child.pid);
 
     const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
     const lines = [
@@ -201,7 +213,7 @@ async function main() {
           `| ${r.name} | ${r.concurrency} | ${f(r.direct.rps, 0)} | ${f(r.via.rps, 0)} | ${f(r.direct.p50)} | ${f(r.via.p50)} | ${f(r.direct.p99)} | ${f(r.via.p99)} | ${f(r.via.p50 - r.direct.p50)} | ${r.direct.errors + r.via.errors} |`,
       ),
       '',
-      `Gateway peak RSS: ${f(rss, 1)} MB (VmHWM). Gateway on core 1, mock upstream and load generator on core 0; Node ${process.version}; ${SECONDS}s per run.`,
+      `Gateway peak RSS: ${f(rss, 1)} MB (VmHWM; at the end ${f(split.anon, 1)} MB anonymous + ${f(split.file, 1)} MB file-backed). Gateway on core 1, mock upstream and load generator on core 0; Node ${process.version}; ${SECONDS}s per run.`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
