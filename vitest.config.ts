@@ -18,6 +18,7 @@ export default defineConfig({
     },
   },
   test: {
+    globalSetup: ['scripts/vitest-global-setup.ts'],
     include: ['services/*/src/**/*.test.ts', 'services/*/test/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,

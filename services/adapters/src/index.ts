@@ -1,3 +1,4 @@
 export { createNodeSqliteDialect } from './node-sqlite-dialect.js';
 export { MemoryCoordinationStore } from './memory-coordination-store.js';
 export { InProcessUsageBus } from './in-process-usage-bus.js';
+export { createMysqlDialect, redactDatabaseUrl } from './mysql-dialect.js';

@@ -1,18 +1,17 @@
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { Kysely, sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { SecretBox, migrateToLatest, type DB } from '@switchyard/core';
-import { InProcessUsageBus, MemoryCoordinationStore, createNodeSqliteDialect } from '@switchyard/adapters';
+import { SecretBox, type DB } from '@switchyard/core';
+import { InProcessUsageBus, MemoryCoordinationStore } from '@switchyard/adapters';
 import { Relay } from '@switchyard/relay';
 import { ControlPlane } from '@switchyard/control-plane';
 import { Accounting } from '@switchyard/accounting';
 import type { SwitchyardConfig } from './config.js';
-import { ConfigError } from './config.js';
+import { describeDatabase, openDatabase } from './database.js';
 import { resolveAdminToken, resolveSecretKey } from './secrets.js';
 
 /**
@@ -85,19 +84,11 @@ export async function startAllInOne(
   opts: { logger?: Logger } = {},
 ): Promise<AllInOne> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  if (config.database.kind !== 'sqlite') {
-    throw new ConfigError(
-      'SWITCHYARD_DATABASE_URL: mysql:// is for distributed mode, which this build does not have yet; use sqlite:PATH',
-    );
-  }
   await mkdir(config.dataDir, { recursive: true });
-  if (config.database.path !== ':memory:')
-    await mkdir(path.dirname(config.database.path), { recursive: true });
 
   const secretKey = await resolveSecretKey(config.dataDir, config.secretKey);
   const admin = await resolveAdminToken(config.dataDir, config.adminToken);
-  const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(config.database.path) });
-  await migrateToLatest(db);
+  const db = await openDatabase(config.database);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -183,7 +174,10 @@ export async function startAllInOne(
   const shownHost =
     config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
-  logger.info({ url, database: config.database.kind, data_dir: config.dataDir }, 'switchyard listening');
+  logger.info(
+    { url, database: describeDatabase(config.database), data_dir: config.dataDir },
+    'switchyard listening',
+  );
 
   let closed: Promise<void> | null = null;
   return {

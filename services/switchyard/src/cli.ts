@@ -1,11 +1,8 @@
 import { parseArgs } from 'node:util';
-import { mkdir } from 'node:fs/promises';
-import { Kysely } from 'kysely';
-import { migrateToLatest, type DB } from '@switchyard/core';
-import { createNodeSqliteDialect } from '@switchyard/adapters';
 import { runMockUpstreamCli } from '@switchyard/mock-upstream';
 import { ConfigError, configReference, loadConfig } from './config.js';
 import { createLogger, startAllInOne } from './all-in-one.js';
+import { describeDatabase, openDatabase } from './database.js';
 
 const HELP = `switchyard — self-hosted LLM API gateway
 
@@ -98,17 +95,9 @@ async function serve(args: string[]): Promise<void> {
 
 async function migrate(args: string[]): Promise<void> {
   const config = configFrom(args);
-  if (config.database.kind !== 'sqlite')
-    throw new ConfigError('SWITCHYARD_DATABASE_URL: only sqlite: in this build');
-  await mkdir(config.dataDir, { recursive: true });
-  const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(config.database.path) });
-  try {
-    const result = await migrateToLatest(db);
-    const applied = result.results?.map((r) => r.migrationName) ?? [];
-    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
-  } finally {
-    await db.destroy();
-  }
+  const db = await openDatabase(config.database);
+  await db.destroy();
+  process.stdout.write(`schema of ${describeDatabase(config.database)} is up to date\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {

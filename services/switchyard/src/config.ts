@@ -24,7 +24,7 @@ export const CONFIG_SCHEMA = z.object({
     .regex(/^(sqlite:.+|mysql:\/\/.+)$/, 'must be sqlite:PATH or mysql://user:pass@host:port/db')
     .optional()
     .describe(
-      'Database: sqlite:PATH (default sqlite:<data dir>/switchyard.db); mysql://… arrives with distributed mode.',
+      'Database: sqlite:PATH (default sqlite:<data dir>/switchyard.db) or mysql://user:pass@host:port/db (MySQL 8, MariaDB 10.6+); migrated at start.',
     ),
   SWITCHYARD_ADMIN_TOKEN: z
     .string()
