@@ -171,6 +171,29 @@ async function attempt(
       cause: detail.slice(0, 500),
     });
   }
+  if (status === 401 || status === 403 || (status >= 300 && status < 400)) {
+    // 401/403 reject the gateway's account credential, not the caller's key: relaying them would tell
+    // the client its own key is wrong. Another account may work; if none does, the client gets a 502.
+    await up.body.dump().catch(() => undefined);
+    const auth = status >= 400;
+    if (auth) {
+      ctx.logger.error(
+        {
+          request_id: state.requestId,
+          channel_id: c.channel.id,
+          account_id: c.account.id,
+          upstream_status: status,
+        },
+        'upstream rejected the account credential',
+      );
+    }
+    return new UpstreamError(
+      auth
+        ? `The upstream rejected the gateway's credentials for this channel (HTTP ${status}).`
+        : `The upstream answered with a redirect (HTTP ${status}); check the channel's base_url.`,
+      { retryable: true, upstreamStatus: status, code: auth ? 'upstream_auth_failed' : 'upstream_redirect' },
+    );
+  }
   const contentType = headerValue(up.headers['content-type']) ?? 'application/json';
   if (status >= 400 || !stream || !contentType.includes('text/event-stream')) {
     // A non-retryable 4xx is the upstream's verdict on the request itself: relay it as it is.

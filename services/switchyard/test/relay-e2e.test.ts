@@ -252,6 +252,7 @@ describe('failover', () => {
     ['500', { status: 500 }],
     ['429', { status: 429 }],
     ['503', { status: 503 }],
+    ['401 (its account key was revoked)', { status: 401 }],
     ['a hung upstream (first-byte timeout)', { hang: true }],
   ])('when the primary answers %s, then the backup serves the request', async (_name, faults) => {
     primary.setFaults(faults);
@@ -404,6 +405,8 @@ describe('errors in the OpenAI shape', () => {
     [500, 502, 'upstream_error'],
     [503, 503, 'upstream_unavailable'],
     [429, 429, 'rate_limit_exceeded'],
+    // The upstream refusing the gateway's own credential is not the caller's 401.
+    [401, 502, 'upstream_auth_failed'],
   ])('when every upstream answers %i, then the client gets %i %s', async (upstream, expected, code) => {
     primary.setFaults({ status: upstream });
     backup.setFaults({ status: upstream });
