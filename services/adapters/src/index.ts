@@ -2,3 +2,5 @@ export { createNodeSqliteDialect } from './node-sqlite-dialect.js';
 export { MemoryCoordinationStore } from './memory-coordination-store.js';
 export { InProcessUsageBus } from './in-process-usage-bus.js';
 export { createMysqlDialect, redactDatabaseUrl } from './mysql-dialect.js';
+export { GrpcConfigServer, type GrpcConfigServerOptions } from './grpc-config-server.js';
+export { GrpcConfigSource, type GrpcConfigSourceOptions } from './grpc-config-source.js';

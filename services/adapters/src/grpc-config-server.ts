@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { hashKey, timingSafeEqualString, type ConfigSource } from '@switchyard/core';
+import { configServiceDefinition, snapshotToMessage, type SnapshotMessage } from './grpc-config-proto.js';
+
+interface WatchRequest {
+  after_version: number;
+  epoch: string;
+}
+
+export interface GrpcConfigServerOptions {
+  /** What to serve: the control plane's snapshots. */
+  source: ConfigSource;
+  /** Every call must carry `authorization: Bearer <internalToken>`. */
+  internalToken: string;
+  /** TLS (or mTLS) credentials; insecure when omitted (inside a private network only). */
+  credentials?: grpc.ServerCredentials;
+}
+
+/**
+ * The control plane's gRPC ConfigService: relays fetch the snapshot and watch for newer ones.
+ * Unauthenticated calls get UNAUTHENTICATED; the token is compared by hash in constant time.
+ */
+export class GrpcConfigServer {
+  readonly #server = new grpc.Server({
+    // Why 10 s: dead relays' watch streams are noticed and released within seconds.
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  readonly #opts: GrpcConfigServerOptions;
+  readonly #expected: string;
+  /** Names this process's version series (versions restart with the process). */
+  readonly epoch = randomUUID();
+  readonly #watchers = new Set<grpc.ServerWritableStream<WatchRequest, SnapshotMessage>>();
+
+  constructor(opts: GrpcConfigServerOptions) {
+    this.#opts = opts;
+    this.#expected = hashKey(`Bearer ${opts.internalToken}`);
+    const service = configServiceDefinition().service;
+    this.#server.addService(service, {
+      GetSnapshot: (
+        call: grpc.ServerUnaryCall<unknown, SnapshotMessage>,
+        callback: grpc.sendUnaryData<SnapshotMessage>,
+      ) => {
+        if (!this.#authorized(call.metadata)) {
+          callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong internal token' });
+          return;
+        }
+        callback(null, snapshotToMessage(opts.source.current(), this.epoch));
+      },
+      WatchSnapshots: (call: grpc.ServerWritableStream<WatchRequest, SnapshotMessage>) => {
+        if (!this.#authorized(call.metadata)) {
+          call.destroy(
+            Object.assign(new Error('missing or wrong internal token'), {
+              code: grpc.status.UNAUTHENTICATED,
+            }),
+          );
+          return;
+        }
+        this.#watchers.add(call);
+        // Headers go out at once, so a relay that is already current still learns the stream is up.
+        call.sendMetadata(new grpc.Metadata());
+        const current = opts.source.current();
+        const { after_version: after, epoch } = call.request;
+        if (epoch !== this.epoch || current.version > Number(after ?? 0)) {
+          call.write(snapshotToMessage(current, this.epoch));
+        }
+        const unsubscribe = opts.source.subscribe((s) => call.write(snapshotToMessage(s, this.epoch)));
+        const done = (): void => {
+          unsubscribe();
+          this.#watchers.delete(call);
+        };
+        call.on('cancelled', done);
+        call.on('close', done);
+        call.on('error', done);
+      },
+    });
+  }
+
+  #authorized(metadata: grpc.Metadata): boolean {
+    const v = metadata.get('authorization')[0];
+    return typeof v === 'string' && timingSafeEqualString(hashKey(v), this.#expected);
+  }
+
+  /** Binds `address` (`host:port`, port 0 for any) and returns the bound port. */
+  listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.bindAsync(
+        address,
+        this.#opts.credentials ?? grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      );
+    });
+  }
+
+  /** Ends open watch streams and stops; forces the stop after `graceMs`. */
+  close(graceMs = 2_000): Promise<void> {
+    for (const w of this.#watchers) w.end();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.#server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,168 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConfigSnapshot, ConfigSource } from '@switchyard/core';
+import { GrpcConfigServer, GrpcConfigSource } from '@switchyard/adapters';
+
+/** A control plane stand-in: a snapshot that tests replace by hand. */
+class FakeSource implements ConfigSource {
+  readonly #listeners = new Set<(s: ConfigSnapshot) => void>();
+  constructor(private snapshot: ConfigSnapshot) {}
+  current(): ConfigSnapshot {
+    return this.snapshot;
+  }
+  subscribe(l: (s: ConfigSnapshot) => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+  publish(s: ConfigSnapshot): void {
+    this.snapshot = s;
+    for (const l of this.#listeners) l(s);
+  }
+}
+
+const TOKEN = 'internal-token-for-tests-0123456789';
+
+function snapshot(version: number, name = 'ch'): ConfigSnapshot {
+  return {
+    version,
+    channels: [
+      {
+        id: 1,
+        name,
+        provider: 'openai',
+        baseUrl: 'http://127.0.0.1:9/v1',
+        models: ['gpt-4o', 'gpt-5*'],
+        modelMapping: { alias: 'gpt-4o-mini' },
+        priority: 10,
+        weight: 3,
+        group: 'default',
+        enabled: true,
+        accounts: [{ id: 11, channelId: 1, name: 'a', enabled: false, apiKey: 'sk-upstream-secret' }],
+      },
+    ],
+    keys: [
+      {
+        id: 5,
+        name: 'all',
+        keyHash: 'a'.repeat(64),
+        models: null,
+        expiresAt: null,
+        enabled: true,
+        group: 'default',
+      },
+      {
+        id: 6,
+        name: 'some',
+        keyHash: 'b'.repeat(64),
+        models: ['gpt-4o'],
+        expiresAt: 1_800_000_000_000,
+        enabled: false,
+        group: 'vip',
+      },
+    ],
+  };
+}
+
+function nextSnapshot(source: GrpcConfigSource): Promise<ConfigSnapshot> {
+  return new Promise((resolve) => {
+    const off = source.subscribe((s) => {
+      off();
+      resolve(s);
+    });
+  });
+}
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function serve(
+  source: ConfigSource,
+  address = '127.0.0.1:0',
+): Promise<{ server: GrpcConfigServer; port: number }> {
+  const server = new GrpcConfigServer({ source, internalToken: TOKEN });
+  const port = await server.listen(address);
+  cleanup.push(() => server.close(100));
+  return { server, port };
+}
+
+describe('config over gRPC', () => {
+  it('when a relay connects, then it gets the control plane snapshot field for field, secrets and nulls included', async () => {
+    const { port } = await serve(new FakeSource(snapshot(3)));
+    const client = await GrpcConfigSource.connect({ address: `127.0.0.1:${port}`, internalToken: TOKEN });
+    cleanup.push(() => client.close());
+    expect(client.current()).toEqual(snapshot(3));
+  });
+
+  it('when the control plane publishes a change, then the relay applies it within a second', async () => {
+    const source = new FakeSource(snapshot(1));
+    const { port } = await serve(source);
+    const client = await GrpcConfigSource.connect({ address: `127.0.0.1:${port}`, internalToken: TOKEN });
+    cleanup.push(() => client.close());
+    const t0 = performance.now();
+    const next = nextSnapshot(client);
+    source.publish(snapshot(2, 'renamed'));
+    const got = await next;
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(got.version).toBe(2);
+    expect(got.channels[0]?.name).toBe('renamed');
+    expect(client.current().version).toBe(2);
+  });
+
+  it('when the token is wrong, then connecting fails at once with UNAUTHENTICATED', async () => {
+    const { port } = await serve(new FakeSource(snapshot(1)));
+    const t0 = performance.now();
+    await expect(
+      GrpcConfigSource.connect({
+        address: `127.0.0.1:${port}`,
+        internalToken: 'wrong',
+        startTimeoutMs: 10_000,
+      }),
+    ).rejects.toThrow(/UNAUTHENTICATED|internal token/);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('when no control plane answers, then connecting fails naming the address', async () => {
+    await expect(
+      GrpcConfigSource.connect({
+        address: '127.0.0.1:1',
+        internalToken: TOKEN,
+        startTimeoutMs: 300,
+        deadlineMs: 100,
+      }),
+    ).rejects.toThrow(/127\.0\.0\.1:1/);
+  });
+
+  it('when the control plane goes away, then the relay keeps its snapshot, and takes the restarted one (versions restart) when it is back', async () => {
+    const first = await serve(new FakeSource(snapshot(7)));
+    const states: boolean[] = [];
+    let down!: () => void;
+    let up!: () => void;
+    const wentDown = new Promise<void>((r) => (down = r));
+    const watching = new Promise<void>((r) => (up = r));
+    const client = await GrpcConfigSource.connect({
+      address: `127.0.0.1:${first.port}`,
+      internalToken: TOKEN,
+      onStateChange: (s) => {
+        states.push(s.connected);
+        if (s.connected) up();
+        else down();
+      },
+    });
+    cleanup.push(() => client.close());
+    await watching;
+    await first.server.close(100);
+    await wentDown;
+    expect(client.current().version).toBe(7);
+    expect(client.connected).toBe(false);
+
+    // A restarted control plane starts again at version 1, in a new epoch: the relay must take it.
+    const back = nextSnapshot(client);
+    await serve(new FakeSource(snapshot(1, 'after-restart')), `127.0.0.1:${first.port}`);
+    const got = await back;
+    expect(got.version).toBe(1);
+    expect(got.channels[0]?.name).toBe('after-restart');
+    expect(client.connected).toBe(true);
+    expect(states).toEqual([true, false, true]);
+  });
+});
