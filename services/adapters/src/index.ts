@@ -4,3 +4,11 @@ export { InProcessUsageBus } from './in-process-usage-bus.js';
 export { createMysqlDialect, redactDatabaseUrl } from './mysql-dialect.js';
 export { GrpcConfigServer, type GrpcConfigServerOptions } from './grpc-config-server.js';
 export { GrpcConfigSource, type GrpcConfigSourceOptions } from './grpc-config-source.js';
+export { RedisCoordinationStore, type RedisCoordinationStoreOptions } from './redis-coordination-store.js';
+export {
+  ResilientCoordinationStore,
+  type CoordinationStoreStatus,
+  type ProbeableCoordinationStore,
+  type ResilientCoordinationStoreOptions,
+} from './resilient-coordination-store.js';
+export { NatsUsageBus, type NatsUsageBusOptions } from './nats-usage-bus.js';

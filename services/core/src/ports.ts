@@ -12,11 +12,21 @@ export interface ConfigSource {
 }
 
 /**
- * Shared counters and cooldowns used by routing. Embedded: process memory. Distributed: Redis.
+ * Shared counters and cooldowns used by routing. Embedded: process memory. Distributed: Redis,
+ * shared by every relay. Times are epoch milliseconds.
  */
 export interface CoordinationStore {
   /** Atomically increments and returns the counter under `key` (starting at 0). */
   nextCounter(key: string): Promise<number>;
+  /**
+   * Marks `key` (a channel-account) as cooling down for `ms` milliseconds; a longer existing
+   * cooldown is kept. A non-positive `ms` sets nothing.
+   */
+  coolDown(key: string, ms: number): Promise<void>;
+  /** For each key, the epoch ms until which it cools down, or 0 when it does not. One round trip. */
+  cooldowns(keys: readonly string[]): Promise<number[]>;
+  /** Clears a cooldown (an admin re-enabled the account, or a probe succeeded). */
+  clearCooldown(key: string): Promise<void>;
 }
 
 /**

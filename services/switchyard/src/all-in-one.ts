@@ -1,7 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { sql, type Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -13,6 +10,7 @@ import { Accounting } from '@switchyard/accounting';
 import type { SwitchyardConfig } from './config.js';
 import { describeDatabase, openDatabase } from './database.js';
 import { resolveAdminToken, resolveSecretKey } from './secrets.js';
+import { closeHttp, createOpsApp, finishApp, listenHttp } from './http-host.js';
 
 /**
  * Paths whose values never reach a log line, whatever a caller logs by mistake. Exact paths only:
@@ -112,13 +110,7 @@ export async function startAllInOne(
   });
 
   let closing = false;
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
+  const app = createOpsApp(registry, async () => {
     let database = 'up';
     try {
       await sql`select 1`.execute(db);
@@ -126,54 +118,27 @@ export async function startAllInOne(
       database = 'down';
     }
     const snapshot = controlPlane.configSource.current();
-    const ready = !closing && database === 'up';
-    res.status(ready ? 200 : 503).json({
-      status: ready ? 'ready' : 'not_ready',
+    return {
+      ready: !closing && database === 'up',
       checks: {
         database,
         config: { version: snapshot.version, channels: snapshot.channels.length },
         usage_bus: { kind: 'in-process', depth: bus.depth },
         shutting_down: closing,
       },
-    });
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', registry.contentType);
-    res.end(await registry.metrics());
+    };
   });
   app.use('/admin/v1', controlPlane.adminRouter());
-  app.use((req, res) => {
-    res.status(404).json({
-      error: {
-        message: `Unknown route: ${req.method} ${req.path}`,
-        type: 'invalid_request_error',
-        param: null,
-        code: 'unknown_route',
-      },
-    });
-  });
+  finishApp(app);
 
   // The relay's routes skip express (they are the hot path); everything else goes through the app.
-  const server = http.createServer((req, res) => {
-    if (!relay.dispatch(req, res)) app(req, res);
-  });
-  // Why 65 s: longer than common load balancers' idle timeout (60 s), so they close first, not us.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  // Why 120 s: the time allowed to *receive* a whole request (a 32 MiB body over a slow link), which
-  // stops slow-upload clients from pinning sockets; responses, streams included, are not limited by it.
-  server.requestTimeout = 120_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.http.port, config.http.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const shownHost =
-    config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+  const { server, port, url } = await listenHttp(
+    (req, res) => {
+      if (!relay.dispatch(req, res)) app(req, res);
+    },
+    config.http.host,
+    config.http.port,
+  );
   logger.info(
     { url, database: describeDatabase(config.database), data_dir: config.dataDir },
     'switchyard listening',
@@ -190,11 +155,7 @@ export async function startAllInOne(
     close() {
       closed ??= (async () => {
         closing = true;
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        await relay.idle();
-        server.closeAllConnections();
-        await stopped;
+        await closeHttp(server, () => relay.idle());
         await relay.close();
         await accounting.close();
         await bus.close();

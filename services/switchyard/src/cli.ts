@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import { runMockUpstreamCli } from '@switchyard/mock-upstream';
 import { ConfigError, configReference, loadConfig } from './config.js';
+import type { Logger } from 'pino';
 import { createLogger, startAllInOne } from './all-in-one.js';
+import type { SwitchyardConfig } from './config.js';
+import { ROLES, requireForRole, type Role } from './role-requirements.js';
+import { startAccountingRole } from './roles/accounting-role.js';
+import { startControlPlaneRole } from './roles/control-plane-role.js';
+import { startRelayRole } from './roles/relay-role.js';
 import { describeDatabase, openDatabase } from './database.js';
 
 const HELP = `switchyard — self-hosted LLM API gateway
@@ -16,7 +22,7 @@ Commands:
   help             Show this help
 
 serve options (override the environment):
-  --role <all>            Which role to run (only "all" in this build)
+  --role <role>           all (default), relay, control-plane or accounting
   --port <n>              SWITCHYARD_HTTP_PORT
   --host <addr>           SWITCHYARD_HTTP_HOST
   --data-dir <dir>        SWITCHYARD_DATA_DIR
@@ -47,26 +53,63 @@ function configFrom(args: string[]) {
     },
     strict: true,
   });
-  if (values.role !== 'all') {
-    throw new ConfigError(`--role ${values.role}: only "all" exists in this build`);
+  const role = values.role as Role;
+  if (!ROLES.includes(role)) {
+    throw new ConfigError(`--role ${values.role}: must be one of ${ROLES.join(', ')}`);
   }
   const env: Record<string, string | undefined> = { ...process.env };
   for (const [flag, name] of Object.entries(FLAG_TO_ENV)) {
     const v = (values as Record<string, string | undefined>)[flag];
     if (v !== undefined) env[name] = v;
   }
-  return loadConfig(env);
+  return { config: loadConfig(env), role };
+}
+
+async function startRole(role: Role, config: Readonly<SwitchyardConfig>, logger: Logger) {
+  requireForRole(role, config);
+  switch (role) {
+    case 'all': {
+      const gw = await startAllInOne(config, { logger });
+      return {
+        close: () => gw.close(),
+        generatedAdminToken: gw.generatedAdminToken,
+        banner: `Switchyard listening on ${gw.url} (OpenAI-compatible API at ${gw.url}/v1, admin API at ${gw.url}/admin/v1)`,
+      };
+    }
+    case 'control-plane': {
+      const h = await startControlPlaneRole(config, logger);
+      return {
+        close: () => h.close(),
+        generatedAdminToken: null,
+        banner: `Switchyard control plane listening on ${h.url} (admin API at ${h.url}/admin/v1, gRPC on port ${h.grpcPort})`,
+      };
+    }
+    case 'relay': {
+      const h = await startRelayRole(config, logger);
+      return {
+        close: () => h.close(),
+        generatedAdminToken: null,
+        banner: `Switchyard relay listening on ${h.url} (OpenAI-compatible API at ${h.url}/v1)`,
+      };
+    }
+    case 'accounting': {
+      const h = await startAccountingRole(config, logger);
+      return {
+        close: () => h.close(),
+        generatedAdminToken: null,
+        banner: `Switchyard accounting listening on ${h.url} (health and metrics)`,
+      };
+    }
+  }
 }
 
 async function serve(args: string[]): Promise<void> {
-  const config = configFrom(args);
+  const { config, role } = configFrom(args);
   const logger = createLogger(config.logLevel);
   // A server keeps serving after a stray rejection in one request; it is logged, never swallowed.
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
-  const gw = await startAllInOne(config, { logger });
-  const lines = [
-    `Switchyard listening on ${gw.url} (OpenAI-compatible API at ${gw.url}/v1, admin API at ${gw.url}/admin/v1)`,
-  ];
+  const gw = await startRole(role, config, logger);
+  const lines = [gw.banner];
   if (gw.generatedAdminToken !== null) {
     lines.push(
       '',
@@ -94,7 +137,7 @@ async function serve(args: string[]): Promise<void> {
 }
 
 async function migrate(args: string[]): Promise<void> {
-  const config = configFrom(args);
+  const { config } = configFrom(args);
   const db = await openDatabase(config.database);
   await db.destroy();
   process.stdout.write(`schema of ${describeDatabase(config.database)} is up to date\n`);

@@ -60,6 +60,59 @@ export const CONFIG_SCHEMA = z.object({
   SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000)
     .default(300_000)
     .describe('Longest silence allowed between two chunks of an upstream body.'),
+  SWITCHYARD_INTERNAL_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .describe(
+      'Shared secret every role presents on internal gRPC calls (distributed roles only; required there).',
+    ),
+  SWITCHYARD_GRPC_PORT: int(0, 65535)
+    .default(50051)
+    .describe('Control plane: port of the gRPC ConfigService relays connect to.'),
+  SWITCHYARD_CONTROL_PLANE_URL: z
+    .string()
+    .regex(/^[^\s:/]+:\d+$/, 'must be host:port')
+    .optional()
+    .describe("Relay: the control plane's gRPC address, host:port."),
+  SWITCHYARD_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be redis://host:port or rediss://…')
+    .optional()
+    .describe('Relay: Redis for cooldowns and round-robin counters shared by all relays.'),
+  SWITCHYARD_NATS_URL: z
+    .string()
+    .regex(/^(nats|tls):\/\/.+/, 'must be nats://host:port (comma-separate several servers)')
+    .optional()
+    .describe('Relay and accounting: NATS with JetStream, carrying usage events to accounting.'),
+  SWITCHYARD_NATS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
+    .default('SWITCHYARD_USAGE')
+    .describe(
+      'JetStream stream of usage events (subject switchyard.usage.<stream, lower case>); one per deployment.',
+    ),
+  SWITCHYARD_REDIS_PREFIX: z
+    .string()
+    .min(1)
+    .default('switchyard:')
+    .describe('Prefix of every Redis key, so several deployments can share one Redis.'),
+  SWITCHYARD_GRPC_TLS_CERT: z
+    .string()
+    .optional()
+    .describe(
+      "PEM file: the control plane's gRPC server certificate, or a relay's client certificate (mTLS). Unset: plaintext gRPC.",
+    ),
+  SWITCHYARD_GRPC_TLS_KEY: z
+    .string()
+    .optional()
+    .describe('PEM file: the private key of SWITCHYARD_GRPC_TLS_CERT.'),
+  SWITCHYARD_GRPC_TLS_CA: z
+    .string()
+    .optional()
+    .describe(
+      'PEM file: CA that signed the peer. On the control plane, setting it requires client certificates (mTLS).',
+    ),
 });
 
 export type RawConfig = z.infer<typeof CONFIG_SCHEMA>;
@@ -76,6 +129,19 @@ export interface SwitchyardConfig {
     maxAttempts: number;
     timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
   };
+  /** Settings of the distributed roles; null where unset. */
+  internal: {
+    token: string | null;
+    grpcPort: number;
+    controlPlaneUrl: string | null;
+    redisUrl: string | null;
+    redisPrefix: string;
+    natsUrl: string | null;
+    natsStream: string;
+    tls: { cert: string | null; key: string | null; ca: string | null };
+  };
+  /** Whether SWITCHYARD_DATABASE_URL was set explicitly (distributed roles refuse the default). */
+  databaseExplicit: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -114,6 +180,21 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
         idleMs: c.SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS,
       },
     },
+    internal: {
+      token: c.SWITCHYARD_INTERNAL_TOKEN ?? null,
+      grpcPort: c.SWITCHYARD_GRPC_PORT,
+      controlPlaneUrl: c.SWITCHYARD_CONTROL_PLANE_URL ?? null,
+      redisUrl: c.SWITCHYARD_REDIS_URL ?? null,
+      redisPrefix: c.SWITCHYARD_REDIS_PREFIX,
+      natsUrl: c.SWITCHYARD_NATS_URL ?? null,
+      natsStream: c.SWITCHYARD_NATS_STREAM,
+      tls: {
+        cert: c.SWITCHYARD_GRPC_TLS_CERT ?? null,
+        key: c.SWITCHYARD_GRPC_TLS_KEY ?? null,
+        ca: c.SWITCHYARD_GRPC_TLS_CA ?? null,
+      },
+    },
+    databaseExplicit: c.SWITCHYARD_DATABASE_URL !== undefined,
   });
 }
 

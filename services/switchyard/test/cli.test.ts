@@ -65,6 +65,15 @@ describe('the switchyard executable', () => {
     expect(r.stderr).toContain('SWITCHYARD_HTTP_PORT');
   });
 
+  it('when a distributed role lacks its settings, then it exits naming every missing variable', () => {
+    const r = spawnSync(BIN, ['serve', '--role', 'relay'], { encoding: 'utf8', env: env(dataDir) });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('role relay needs: SWITCHYARD_INTERNAL_TOKEN, SWITCHYARD_CONTROL_PLANE_URL');
+    const bad = spawnSync(BIN, ['serve', '--role', 'router'], { encoding: 'utf8', env: env(dataDir) });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--role router: must be one of all, relay, control-plane, accounting');
+  });
+
   it('when started for the first time, then it prints the admin token once, serves it, and stops cleanly on SIGTERM', async () => {
     const first = await serve(dataDir);
     const token = /^\s+(sy-admin-\S+)$/m.exec(first.banner)?.[1];

@@ -1,0 +1,215 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect } from 'nats';
+import type { UsageEvent } from '@switchyard/core';
+import { NatsUsageBus, type NatsUsageBusOptions } from '@switchyard/adapters';
+import { deleteNatsStreams, natsTestNames, NATS_TEST_URL } from './nats-test-streams.js';
+import { NatsTcpProxy } from './nats-tcp-proxy.js';
+
+const streams: string[] = [];
+afterAll(() => deleteNatsStreams(streams));
+
+/** Names for one test: every bus of the test shares them, no other test does. */
+function names(): { stream: string; subject: string; durable: string } {
+  const n = natsTestNames();
+  streams.push(n.stream);
+  return n;
+}
+
+function usageEvent(n: number): UsageEvent {
+  return {
+    requestId: `req-${n}`,
+    clientRequestId: null,
+    keyId: 1,
+    channelId: 2,
+    accountId: 3,
+    model: 'gpt-4o',
+    upstreamModel: 'gpt-4o',
+    promptTokens: n,
+    completionTokens: 1,
+    totalTokens: n + 1,
+    status: 'ok',
+    httpStatus: 200,
+    latencyMs: 10,
+    stream: false,
+    error: null,
+    createdAt: 1_800_000_000_000 + n,
+  };
+}
+
+const ids = (events: readonly UsageEvent[]) => events.map((e) => e.requestId);
+const reqIds = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `req-${from + i}`);
+
+/** Options for a bus behind the test's proxy: it notices a cut and a restore within a fraction of a second. */
+const outageOptions: Partial<NatsUsageBusOptions> = {
+  // Why 500 ms: a publish into a cut connection fails fast enough for the test to see the outage.
+  publishTimeoutMs: 500,
+  // Why 100 ms: reconnect promptly after restore() instead of the production 2 s.
+  connection: { reconnectTimeWait: 100 },
+};
+
+function nextState(states: Array<'up' | 'down'>, wanted: 'up' | 'down'): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (states.includes(wanted) ? resolve() : setTimeout(check, 10));
+    check();
+  });
+}
+
+describe('NatsUsageBus', () => {
+  it('when the same request id is published twice within the duplicate window, then the handler sees it once', async () => {
+    const bus = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...names() });
+    try {
+      const handled: string[] = [];
+      bus.subscribe(async (events) => {
+        handled.push(...ids(events));
+      });
+      bus.publish(usageEvent(1));
+      bus.publish(usageEvent(1)); // a retry in the same burst
+      bus.publish(usageEvent(2));
+      await bus.drained();
+      bus.publish(usageEvent(1)); // a retry after the first was acknowledged
+      await bus.drained();
+
+      expect(handled).toEqual(['req-1', 'req-2']);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('when two accounting instances share the durable, then every event of a third (relay) instance is handled exactly once across both', async () => {
+    const shared = names();
+    const relay = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared });
+    const a = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared, batchSize: 10 });
+    const b = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared, batchSize: 10 });
+    try {
+      const byA: string[] = [];
+      const byB: string[] = [];
+      // The write is asynchronous, as a database write is, so the other instance gets work meanwhile.
+      a.subscribe(async (events) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        byA.push(...ids(events));
+      });
+      b.subscribe(async (events) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        byB.push(...ids(events));
+      });
+      for (let n = 0; n < 300; n++) relay.publish(usageEvent(n));
+      await relay.drained();
+      await Promise.all([a.drained(), b.drained()]);
+
+      const all = [...byA, ...byB];
+      expect(all).toHaveLength(300);
+      expect(new Set(all)).toEqual(new Set(reqIds(0, 300)));
+      expect(byA.length).toBeGreaterThan(0);
+      expect(byB.length).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([relay.close(), a.close(), b.close()]);
+    }
+  });
+
+  it('when the handler fails, then the events are redelivered and finally acknowledged once', async () => {
+    const n = names();
+    const bus = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...n, nakDelayMs: 50 });
+    const nc = await connect({ servers: NATS_TEST_URL });
+    try {
+      let calls = 0;
+      const handled: string[] = [];
+      bus.subscribe(async (events) => {
+        calls++;
+        if (calls <= 2) throw new Error('store unavailable');
+        handled.push(...ids(events));
+      });
+      for (let i = 0; i < 3; i++) bus.publish(usageEvent(i));
+      await bus.drained();
+
+      expect(calls).toBeGreaterThanOrEqual(3);
+      expect([...handled].sort()).toEqual(reqIds(0, 3));
+      const info = await (await nc.jetstreamManager()).consumers.info(n.stream, n.durable);
+      expect(info.num_ack_pending).toBe(0);
+      expect(info.num_pending).toBe(0);
+      expect(info.ack_floor.stream_seq).toBe(3); // all three acknowledged
+      expect(info.num_redelivered).toBe(0); // nothing waits for another delivery
+    } finally {
+      await bus.close();
+      await nc.close();
+    }
+  });
+
+  it('when NATS is unreachable, then publish() returns at once, the queue grows, and after NATS returns every event arrives once', async () => {
+    const shared = names();
+    const proxy = await NatsTcpProxy.start(NATS_TEST_URL);
+    const states: Array<'up' | 'down'> = [];
+    const relay = await NatsUsageBus.connect({
+      servers: proxy.url,
+      ...shared,
+      ...outageOptions,
+      onStateChange: (s) => states.push(s),
+    });
+    const accounting = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared });
+    try {
+      const handled: string[] = [];
+      accounting.subscribe(async (events) => {
+        handled.push(...ids(events));
+      });
+      for (let i = 0; i < 5; i++) relay.publish(usageEvent(i));
+      await relay.drained();
+
+      proxy.cut();
+      const started = performance.now();
+      for (let i = 5; i < 25; i++) relay.publish(usageEvent(i));
+      // Why 50 ms: 20 calls to an in-memory queue take microseconds; any network wait would take longer.
+      expect(performance.now() - started).toBeLessThan(50);
+      expect(relay.pendingDepth).toBe(20);
+      await nextState(states, 'down');
+      expect(relay.pendingDepth).toBe(20); // nothing can be acknowledged while cut
+
+      proxy.restore();
+      await relay.drained();
+      await accounting.drained();
+
+      expect(relay.pendingDepth).toBe(0);
+      expect(states).toEqual(['down', 'up']);
+      expect(handled).toHaveLength(25); // none twice, though timed-out publishes were sent again
+      expect(new Set(handled)).toEqual(new Set(reqIds(0, 25)));
+    } finally {
+      await Promise.all([relay.close(), accounting.close()]);
+      await proxy.close();
+    }
+  });
+
+  it('when maxPending events wait, then a new one is refused and reported, and every accepted one still arrives', async () => {
+    const shared = names();
+    const proxy = await NatsTcpProxy.start(NATS_TEST_URL);
+    const dropped: string[] = [];
+    const errors: string[] = [];
+    const relay = await NatsUsageBus.connect({
+      servers: proxy.url,
+      ...shared,
+      ...outageOptions,
+      maxPending: 5,
+      onDropped: (event) => dropped.push(event.requestId),
+      onError: (err) => errors.push(err.message),
+    });
+    const accounting = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared });
+    try {
+      const handled: string[] = [];
+      accounting.subscribe(async (events) => {
+        handled.push(...ids(events));
+      });
+      proxy.cut();
+      for (let i = 0; i < 8; i++) relay.publish(usageEvent(i));
+
+      expect(relay.pendingDepth).toBe(5);
+      expect(dropped).toEqual(['req-5', 'req-6', 'req-7']); // the newest are refused, the oldest kept
+      expect(relay.droppedTotal).toBe(3);
+      expect(errors.filter((m) => m.includes('maxPending'))).toHaveLength(3);
+
+      proxy.restore();
+      await relay.drained();
+      await accounting.drained();
+      expect(handled).toEqual(reqIds(0, 5));
+    } finally {
+      await Promise.all([relay.close(), accounting.close()]);
+      await proxy.close();
+    }
+  });
+});

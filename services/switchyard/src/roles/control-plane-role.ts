@@ -1,0 +1,84 @@
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { SecretBox, hashKey, parseSecretKey } from '@switchyard/core';
+import { GrpcConfigServer } from '@switchyard/adapters';
+import { ControlPlane } from '@switchyard/control-plane';
+import type { SwitchyardConfig } from '../config.js';
+import { describeDatabase, openDatabase } from '../database.js';
+import { serverCredentials } from '../grpc-credentials.js';
+import { closeHttp, createOpsApp, finishApp, listenHttp } from '../http-host.js';
+import type { RoleHandle } from './role-handle.js';
+
+/**
+ * `switchyard serve --role control-plane`: owns the database; admin REST on SWITCHYARD_HTTP_PORT and
+ * the gRPC ConfigService relays watch on SWITCHYARD_GRPC_PORT.
+ */
+export async function startControlPlaneRole(
+  config: Readonly<SwitchyardConfig>,
+  logger: Logger,
+): Promise<RoleHandle> {
+  const db = await openDatabase(config.database);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const controlPlane = new ControlPlane({
+    db,
+    secretBox: new SecretBox(parseSecretKey(config.secretKey!)),
+    adminTokenHash: hashKey(config.adminToken!),
+    logger: logger.child({ role: 'control-plane' }),
+  });
+  await controlPlane.start();
+  const grpcServer = new GrpcConfigServer({
+    source: controlPlane.configSource,
+    internalToken: config.internal.token!,
+    credentials: serverCredentials(config.internal.tls),
+  });
+  const grpcPort = await grpcServer.listen(`${config.http.host}:${config.internal.grpcPort}`);
+
+  let closing = false;
+  const app = createOpsApp(registry, async () => {
+    let database = 'up';
+    try {
+      await sql`select 1`.execute(db);
+    } catch {
+      database = 'down';
+    }
+    return {
+      ready: !closing && database === 'up',
+      checks: {
+        database,
+        config_version: controlPlane.configSource.current().version,
+        shutting_down: closing,
+      },
+    };
+  });
+  app.use('/admin/v1', controlPlane.adminRouter());
+  finishApp(app);
+  const http = await listenHttp(app, config.http.host, config.http.port);
+  logger.info(
+    {
+      role: 'control-plane',
+      url: http.url,
+      grpc_port: grpcPort,
+      database: describeDatabase(config.database),
+    },
+    'switchyard listening',
+  );
+  let closed: Promise<void> | null = null;
+  return {
+    role: 'control-plane',
+    url: http.url,
+    port: http.port,
+    grpcPort,
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        await closeHttp(http.server, async () => undefined);
+        await grpcServer.close();
+        await controlPlane.close();
+        await db.destroy();
+      })();
+      return closed;
+    },
+  };
+}

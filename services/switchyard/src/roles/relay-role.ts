@@ -1,0 +1,164 @@
+import type { Logger } from 'pino';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  GrpcConfigSource,
+  MemoryCoordinationStore,
+  NatsUsageBus,
+  RedisCoordinationStore,
+  ResilientCoordinationStore,
+} from '@switchyard/adapters';
+import { Relay } from '@switchyard/relay';
+import type { SwitchyardConfig } from '../config.js';
+import { ConfigError } from '../config.js';
+import { channelCredentials } from '../grpc-credentials.js';
+import { closeHttp, createOpsApp, finishApp, listenHttp } from '../http-host.js';
+import type { RoleHandle } from './role-handle.js';
+
+/**
+ * `switchyard serve --role relay`: a stateless relay. Config comes from the control plane over gRPC
+ * (it starts only after a first snapshot, then keeps serving from the last one), round-robin
+ * counters from Redis (per-process state while Redis is away), usage goes to NATS JetStream.
+ * It never touches the database.
+ */
+export async function startRelayRole(
+  config: Readonly<SwitchyardConfig>,
+  logger: Logger,
+): Promise<RoleHandle> {
+  const log = logger.child({ role: 'relay' });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const controlPlaneUp = new Gauge({
+    name: 'switchyard_config_stream_up',
+    help: '1 while the watch stream to the control plane is open.',
+    registers,
+  });
+  let configSource: GrpcConfigSource;
+  try {
+    configSource = await GrpcConfigSource.connect({
+      address: config.internal.controlPlaneUrl!,
+      internalToken: config.internal.token!,
+      credentials: channelCredentials(config.internal.tls),
+      onStateChange: (s) => {
+        controlPlaneUp.set(s.connected ? 1 : 0);
+        if (s.connected) log.info('config stream to the control plane is up');
+        else
+          log.warn(
+            { error: s.error },
+            'config stream to the control plane is down; serving the last snapshot',
+          );
+      },
+    });
+  } catch (err) {
+    throw new ConfigError(`SWITCHYARD_CONTROL_PLANE_URL: ${(err as Error).message}`);
+  }
+  new Gauge({
+    name: 'switchyard_config_snapshot_version',
+    help: 'Version of the config snapshot this relay serves from.',
+    registers,
+    collect() {
+      this.set(configSource.current().version);
+    },
+  });
+
+  const redisDegraded = new Gauge({
+    name: 'switchyard_coordination_degraded',
+    help: '1 while Redis is unreachable and this relay uses per-process counters and cooldowns.',
+    registers,
+  });
+  const redis = new RedisCoordinationStore({
+    url: config.internal.redisUrl!,
+    keyPrefix: config.internal.redisPrefix,
+  });
+  // Not fatal: a relay without Redis serves with per-process state and rejoins when Redis answers.
+  await redis.ready().catch((err: unknown) => log.warn({ err }, 'Redis not reachable at start'));
+  const coordination = new ResilientCoordinationStore(redis, new MemoryCoordinationStore(), {
+    onStateChange: (s) => {
+      redisDegraded.set(s.backend === 'fallback' ? 1 : 0);
+      if (s.backend === 'fallback')
+        log.warn({ error: s.lastError }, 'Redis unreachable; using per-process state');
+      else log.info('Redis is back; shared state resumed');
+    },
+  });
+
+  let bus: NatsUsageBus;
+  try {
+    bus = await NatsUsageBus.connect({
+      servers: config.internal.natsUrl!.split(','),
+      stream: config.internal.natsStream,
+      subject: `switchyard.usage.${config.internal.natsStream.toLowerCase()}`,
+      onStateChange: (s) => {
+        if (s === 'down') log.error('cannot publish usage to NATS; events wait in the local queue');
+        else log.info('usage publishing to NATS resumed');
+      },
+      onDropped: (event, total) =>
+        log.error({ request_id: event.requestId, dropped_total: total }, 'usage queue full: event refused'),
+      onError: (err) => log.warn({ err }, 'usage bus'),
+    });
+  } catch (err) {
+    configSource.close();
+    await redis.close();
+    throw new ConfigError(`SWITCHYARD_NATS_URL: cannot connect to NATS: ${(err as Error).message}`);
+  }
+  new Gauge({
+    name: 'switchyard_usage_spool_depth',
+    help: 'Usage events waiting to be published to NATS.',
+    registers,
+    collect() {
+      this.set(bus.pendingDepth);
+    },
+  });
+
+  const relay = new Relay({
+    configSource,
+    coordination,
+    usageBus: bus,
+    logger: log,
+    registry,
+    settings: config.relay,
+  });
+  let closing = false;
+  const app = createOpsApp(registry, async () => {
+    const redisStatus = coordination.status();
+    return {
+      // A relay serves from its last snapshot whatever its dependencies do; only draining makes it not ready.
+      ready: !closing,
+      checks: {
+        control_plane: configSource.connected ? 'up' : 'down',
+        config_version: configSource.current().version,
+        redis: redisStatus.backend === 'primary' ? 'up' : 'down (per-process state)',
+        usage_bus: { pending: bus.pendingDepth, dropped: bus.droppedTotal },
+        shutting_down: closing,
+      },
+    };
+  });
+  finishApp(app);
+  const http = await listenHttp(
+    (req, res) => {
+      if (!relay.dispatch(req, res)) app(req, res);
+    },
+    config.http.host,
+    config.http.port,
+  );
+  log.info({ url: http.url, control_plane: config.internal.controlPlaneUrl }, 'switchyard listening');
+  let closed: Promise<void> | null = null;
+  return {
+    role: 'relay',
+    url: http.url,
+    port: http.port,
+    idle: () => relay.idle(),
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        await closeHttp(http.server, () => relay.idle());
+        await relay.close();
+        await bus.close();
+        coordination.close();
+        await redis.close();
+        configSource.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import OpenAI from 'openai';
+import { connect as natsConnect } from 'nats';
+import { Redis } from 'ioredis';
+import { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMysqlDialect } from '@switchyard/adapters';
+import type { DB } from '@switchyard/core';
+import { expectedCompletion, startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
+import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
+import {
+  createLogger,
+  loadConfig,
+  startAccountingRole,
+  startControlPlaneRole,
+  startRelayRole,
+  type RoleHandle,
+} from '../src/index.js';
+
+/**
+ * Distributed mode on the machine's MariaDB, Redis and NATS: one control plane, two relays and one
+ * accounting process (in this test process, sharing nothing but those services and gRPC).
+ */
+const NATS_URL = process.env.SWITCHYARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ADMIN = 'distributed-admin-token-0123456789';
+const messages = [{ role: 'user' as const, content: 'Hello distributed' }];
+
+const run = randomBytes(4).toString('hex');
+const sink = new Writable({ write: (_c, _e, cb) => cb() });
+const logger = createLogger('warn', sink);
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let mock: MockUpstream;
+let cp: RoleHandle;
+let relays: RoleHandle[];
+let accounting: RoleHandle;
+let db: Kysely<DB>;
+
+function env(extra: Record<string, string>): Record<string, string> {
+  return {
+    SWITCHYARD_HTTP_HOST: '127.0.0.1',
+    SWITCHYARD_HTTP_PORT: '0',
+    SWITCHYARD_INTERNAL_TOKEN: 'internal-token-0123456789abcdef',
+    SWITCHYARD_DATABASE_URL: database.url,
+    SWITCHYARD_ADMIN_TOKEN: ADMIN,
+    SWITCHYARD_SECRET_KEY: 'cd'.repeat(32),
+    SWITCHYARD_NATS_URL: NATS_URL,
+    SWITCHYARD_NATS_STREAM: `SY_TEST_${run}`,
+    SWITCHYARD_REDIS_URL: REDIS_URL,
+    SWITCHYARD_REDIS_PREFIX: `switchyard-test:${run}:`,
+    ...extra,
+  };
+}
+
+async function admin<T>(method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${cp.url}/admin/v1${route}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(res.status).toBeLessThan(300);
+  return (res.status === 204 ? null : await res.json()) as T;
+}
+
+/** Resolves once every relay serves config version >= `version`; returns how long that took. */
+async function propagated(version: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const versions = await Promise.all(
+      relays.map(
+        async (r) =>
+          ((await (await fetch(`${r.url}/readyz`)).json()) as { checks: { config_version: number } }).checks
+            .config_version,
+      ),
+    );
+    if (versions.every((v) => v >= version)) return performance.now() - t0;
+    if (performance.now() - t0 > 5_000)
+      throw new Error(`relays at ${versions.join(', ')}, wanted ${version}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function cpVersion(): Promise<number> {
+  return ((await (await fetch(`${cp.url}/readyz`)).json()) as { checks: { config_version: number } }).checks
+    .config_version;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  mock = await startMockUpstream({ name: 'distributed' });
+  cp = await startControlPlaneRole(loadConfig(env({ SWITCHYARD_GRPC_PORT: '0' })), logger);
+  const relayEnv = env({ SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}` });
+  relays = [
+    await startRelayRole(loadConfig(relayEnv), logger),
+    await startRelayRole(loadConfig(relayEnv), logger),
+  ];
+  accounting = await startAccountingRole(loadConfig(env({})), logger);
+  db = new Kysely<DB>({ dialect: createMysqlDialect(database.url) });
+});
+
+afterAll(async () => {
+  for (const r of relays ?? []) await r.close();
+  await accounting?.close();
+  await cp?.close();
+  await db?.destroy();
+  await mock?.close();
+  const nc = await natsConnect({ servers: NATS_URL });
+  await (await nc.jetstreamManager()).streams.delete(`SY_TEST_${run}`).catch(() => undefined);
+  await nc.close();
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`switchyard-test:${run}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  await database?.drop();
+});
+
+describe('distributed mode', () => {
+  let key: { id: number; key: string };
+
+  it('when a channel and a key are created on the control plane, then both relays serve them within a second', async () => {
+    await admin('POST', '/channels', {
+      name: 'pool',
+      provider: 'openai',
+      base_url: `${mock.url}/v1`,
+      models: ['gpt-4o'],
+      accounts: ['a', 'b', 'c', 'd'].map((n) => ({ name: n, api_key: `sk-acct-${n}` })),
+    });
+    key = await admin('POST', '/keys', { name: 'distributed' });
+    expect(await propagated(await cpVersion())).toBeLessThan(1_000);
+    for (const r of relays) {
+      const client = new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 });
+      const res = await client.chat.completions.create({ model: 'gpt-4o', messages });
+      expect(res.choices[0]?.message.content).toBe(expectedCompletion({ model: 'gpt-4o', messages }).content);
+    }
+  });
+
+  it('when 400 requests alternate between the relays, then the shared round-robin gives each of 4 accounts 100, and the ledger has every row once with exact tokens', async () => {
+    mock.reset();
+    const clients = relays.map((r) => new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 }));
+    for (let i = 0; i < 400; i++)
+      await clients[i % 2]!.chat.completions.create({ model: 'gpt-4o', messages });
+    const perAccount = new Map<string, number>();
+    for (const r of mock.requests) {
+      const a = String(r.headers.authorization);
+      perAccount.set(a, (perAccount.get(a) ?? 0) + 1);
+    }
+    expect([...perAccount.values()].sort()).toEqual([100, 100, 100, 100]);
+
+    // Every relay has published its usage; the accounting consumer has written it.
+    for (const r of relays) await r.idle!();
+    await accounting.idle!();
+    const exp = expectedCompletion({ model: 'gpt-4o', messages });
+    const sums = await db
+      .selectFrom('usage_logs')
+      .select((eb) => [
+        eb.fn.countAll().as('n'),
+        eb.fn.sum('prompt_tokens').as('p'),
+        eb.fn.sum('completion_tokens').as('c'),
+      ])
+      .where('key_id', '=', key.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(sums.n)).toBe(402);
+    expect(Number(sums.p)).toBe(402 * exp.promptTokens);
+    expect(Number(sums.c)).toBe(402 * exp.completionTokens);
+  });
+
+  it('when the key is disabled on the control plane, then both relays refuse it within a second', async () => {
+    await admin('PATCH', `/keys/${key.id}`, { enabled: false });
+    expect(await propagated(await cpVersion())).toBeLessThan(1_000);
+    for (const r of relays) {
+      const client = new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 });
+      await expect(client.chat.completions.create({ model: 'gpt-4o', messages })).rejects.toBeInstanceOf(
+        OpenAI.AuthenticationError,
+      );
+    }
+  });
+});
