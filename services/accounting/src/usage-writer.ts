@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB, NewUsageLogRow, UsageEvent } from '@switchyard/core';
 
 /**
@@ -26,10 +26,9 @@ export class UsageWriter {
         .execute();
       for (const row of existing) unique.delete(row.request_id);
       if (unique.size === 0) return 0;
-      await trx
-        .insertInto('usage_logs')
-        .values([...unique.values()].map(toRow))
-        .execute();
+      const fresh = [...unique.values()];
+      await trx.insertInto('usage_logs').values(fresh.map(toRow)).execute();
+      await addToDaily(trx, fresh, Date.now());
       return unique.size;
     });
   }
@@ -54,4 +53,78 @@ function toRow(e: UsageEvent): NewUsageLogRow {
     error: e.error?.slice(0, 255) ?? null,
     created_at: e.createdAt,
   };
+}
+
+interface DailyTotals {
+  day: string;
+  key_id: number;
+  model: string;
+  channel_id: number;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  latency_ms_sum: number;
+}
+
+/**
+ * Adds the batch's new rows to `usage_daily` in the same transaction, so the aggregates can never
+ * disagree with the rows. Update-then-insert is portable across SQLite and MySQL; two writers that
+ * both insert a new day row make one transaction fail, and its batch is redelivered and re-added.
+ */
+async function addToDaily(trx: Transaction<DB>, events: readonly UsageEvent[], now: number): Promise<void> {
+  const groups = new Map<string, DailyTotals>();
+  for (const e of events) {
+    const day = new Date(e.createdAt).toISOString().slice(0, 10);
+    const model = e.model.slice(0, 191);
+    const channel = e.channelId ?? 0;
+    const id = `${day}\u0000${e.keyId}\u0000${model}\u0000${channel}`;
+    let g = groups.get(id);
+    if (g === undefined) {
+      g = {
+        day,
+        key_id: e.keyId,
+        model,
+        channel_id: channel,
+        requests: 0,
+        errors: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        total_tokens: 0,
+        latency_ms_sum: 0,
+      };
+      groups.set(id, g);
+    }
+    g.requests++;
+    if (e.status !== 'ok') g.errors++;
+    g.prompt_tokens += e.promptTokens;
+    g.completion_tokens += e.completionTokens;
+    g.total_tokens += e.totalTokens;
+    g.latency_ms_sum += e.latencyMs;
+  }
+  for (const g of groups.values()) {
+    const updated = await trx
+      .updateTable('usage_daily')
+      .set((eb) => ({
+        requests: eb('requests', '+', g.requests),
+        errors: eb('errors', '+', g.errors),
+        prompt_tokens: eb('prompt_tokens', '+', g.prompt_tokens),
+        completion_tokens: eb('completion_tokens', '+', g.completion_tokens),
+        total_tokens: eb('total_tokens', '+', g.total_tokens),
+        latency_ms_sum: eb('latency_ms_sum', '+', g.latency_ms_sum),
+        updated_at: now,
+      }))
+      .where('day', '=', g.day)
+      .where('key_id', '=', g.key_id)
+      .where('model', '=', g.model)
+      .where('channel_id', '=', g.channel_id)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) {
+      await trx
+        .insertInto('usage_daily')
+        .values({ ...g, updated_at: now })
+        .execute();
+    }
+  }
 }

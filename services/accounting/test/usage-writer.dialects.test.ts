@@ -68,5 +68,60 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow();
       expect(Number(n.n)).toBe(20);
     });
+
+    it('when batches, redeliveries and races are done, then the daily aggregates equal the sums of the rows', async () => {
+      const w = new UsageWriter(db);
+      // Another day, another channel and an error, so several groups exist.
+      await w.write([
+        {
+          ...event(`${dialect.name}-agg-1`, 5),
+          createdAt: 1_800_086_400_000,
+          channelId: null,
+          status: 'error',
+        },
+        { ...event(`${dialect.name}-agg-2`, 6), createdAt: 1_800_086_400_000, channelId: null },
+      ]);
+      const fromRows = await db
+        .selectFrom('usage_logs')
+        .select((eb) => [
+          'key_id',
+          'model',
+          eb.fn.countAll().as('requests'),
+          eb.fn.sum('prompt_tokens').as('prompt'),
+          eb.fn.sum('total_tokens').as('total'),
+        ])
+        .groupBy(['key_id', 'model'])
+        .execute();
+      const daily = await db
+        .selectFrom('usage_daily')
+        .select((eb) => [
+          'key_id',
+          'model',
+          eb.fn.sum('requests').as('requests'),
+          eb.fn.sum('prompt_tokens').as('prompt'),
+          eb.fn.sum('total_tokens').as('total'),
+        ])
+        .groupBy(['key_id', 'model'])
+        .execute();
+      const norm = (rows: Array<Record<string, unknown>>) =>
+        rows.map((r) => ({
+          key_id: Number(r.key_id),
+          model: r.model,
+          requests: Number(r.requests),
+          prompt: Number(r.prompt),
+          total: Number(r.total),
+        }));
+      expect(norm(daily)).toEqual(norm(fromRows));
+      const groups = await db
+        .selectFrom('usage_daily')
+        .selectAll()
+        .orderBy('day')
+        .orderBy('channel_id')
+        .execute();
+      expect(groups.map((g) => [g.day, Number(g.channel_id), Number(g.requests), Number(g.errors)])).toEqual([
+        ['2027-01-15', 1, 71, 0],
+        ['2027-01-16', 0, 2, 1],
+      ]);
+    });
   });
 }

@@ -69,6 +69,22 @@ export interface UsageLogsTable {
   created_at: number;
 }
 
+/** Per UTC day, key, model and channel (0 = none): what accounting has written so far. */
+export interface UsageDailyTable {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  key_id: number;
+  model: string;
+  channel_id: number;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  latency_ms_sum: number;
+  updated_at: number;
+}
+
 export interface SettingsTable {
   name: string;
   value: string;
@@ -80,6 +96,7 @@ export interface DB {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   usage_logs: UsageLogsTable;
+  usage_daily: UsageDailyTable;
   settings: SettingsTable;
 }
 
@@ -93,6 +110,7 @@ export type NewApiKeyRow = Insertable<ApiKeysTable>;
 export type ApiKeyUpdate = Updateable<ApiKeysTable>;
 export type UsageLogRow = Selectable<UsageLogsTable>;
 export type NewUsageLogRow = Insertable<UsageLogsTable>;
+export type UsageDailyRow = Selectable<UsageDailyTable>;
 
 /** Columns typed as `bigint` in SQL come back as numbers on SQLite and strings on MySQL. */
 export type Millis = ColumnType<number, number, number>;

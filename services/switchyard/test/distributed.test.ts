@@ -81,6 +81,15 @@ async function propagated(version: number): Promise<number> {
   }
 }
 
+async function rowCount(keyId: number): Promise<number> {
+  const r = await db
+    .selectFrom('usage_logs')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('key_id', '=', keyId)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 async function cpVersion(): Promise<number> {
   return ((await (await fetch(`${cp.url}/readyz`)).json()) as { checks: { config_version: number } }).checks
     .config_version;
@@ -163,6 +172,51 @@ describe('distributed mode', () => {
     expect(Number(sums.n)).toBe(402);
     expect(Number(sums.p)).toBe(402 * exp.promptTokens);
     expect(Number(sums.c)).toBe(402 * exp.completionTokens);
+  });
+
+  it('when accounting is down while requests run, then every usage row arrives once it is back, none twice', async () => {
+    const before = await rowCount(key.id);
+    await accounting.close();
+    const clients = relays.map((r) => new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 }));
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        clients[i % 2]!.chat.completions.create({ model: 'gpt-4o', messages }),
+      ),
+    );
+    for (const r of relays) await r.idle!();
+    expect(await rowCount(key.id)).toBe(before);
+    accounting = await startAccountingRole(loadConfig(env({})), logger);
+    await accounting.idle!();
+    expect(await rowCount(key.id)).toBe(before + 100);
+  });
+
+  it('when the control plane stops, then relays keep serving; when it is back, its changes reach them again', async () => {
+    const grpcPort = cp.grpcPort!;
+    await cp.close();
+    for (const r of relays) {
+      const client = new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 });
+      await expect(client.chat.completions.create({ model: 'gpt-4o', messages })).resolves.toBeTruthy();
+    }
+    cp = await startControlPlaneRole(loadConfig(env({ SWITCHYARD_GRPC_PORT: String(grpcPort) })), logger);
+    const fresh = await admin<{ key: string }>('POST', '/keys', { name: 'after-restart' });
+    // The relays reconnect with back-off; the new key must work on both within a few seconds.
+    const deadline = Date.now() + 10_000;
+    for (const r of relays) {
+      const client = new OpenAI({ apiKey: fresh.key, baseURL: `${r.url}/v1`, maxRetries: 0 });
+      for (;;) {
+        const ok = await client.chat.completions.create({ model: 'gpt-4o', messages }).then(
+          () => true,
+          (e: unknown) => {
+            if (!(e instanceof OpenAI.AuthenticationError)) throw e;
+            return false;
+          },
+        );
+        if (ok) break;
+        if (Date.now() > deadline)
+          throw new Error(`relay ${r.url} never saw the key created after the restart`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
   });
 
   it('when the key is disabled on the control plane, then both relays refuse it within a second', async () => {

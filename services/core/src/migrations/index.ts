@@ -6,10 +6,12 @@ import {
   type MigrationResultSet,
 } from 'kysely';
 import * as m0001 from './2026_11_23_0001_init.js';
+import * as m0002 from './2026_11_23_0002_usage_daily.js';
 
 /** Every migration, by its frozen name. Order is by name. */
 export const MIGRATIONS: Record<string, Migration> = {
   '2026_11_23_0001_init': m0001,
+  '2026_11_23_0002_usage_daily': m0002,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
