@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ConfigSnapshot, ConfigSource } from '@switchyard/core';
 import { configServiceDefinition, messageToSnapshot, type SnapshotMessage } from './grpc-config-proto.js';
+import { SnapshotFile } from './snapshot-file.js';
 
 export interface GrpcConfigSourceOptions {
   /** The control plane's gRPC address, `host:port` (SWITCHYARD_CONTROL_PLANE_URL). */
@@ -12,6 +13,11 @@ export interface GrpcConfigSourceOptions {
   deadlineMs?: number;
   /** How long `connect` keeps trying for the first snapshot before failing. */
   startTimeoutMs?: number;
+  /**
+   * Where to keep the last snapshot (sealed with a key derived from the internal token). When set,
+   * a relay whose control plane cannot be reached at start starts from it instead of failing.
+   */
+  snapshotFile?: string;
   /** Told when the watch stream goes up or down (for /readyz and metrics). */
   onStateChange?: (state: { connected: boolean; error: string | null }) => void;
 }
@@ -52,9 +58,22 @@ export class GrpcConfigSource implements ConfigSource {
     this.#opts = opts;
     this.#client = client;
     this.#metadata.set('authorization', `Bearer ${opts.internalToken}`);
+    this.#file =
+      opts.snapshotFile === undefined ? null : new SnapshotFile(opts.snapshotFile, opts.internalToken);
     this.#snapshot = messageToSnapshot(first);
     this.#epoch = first.epoch;
+    this.#save(first);
     this.#watch();
+  }
+
+  readonly #file: SnapshotFile | null;
+
+  #save(m: SnapshotMessage): void {
+    try {
+      this.#file?.save(m);
+    } catch {
+      // A full or read-only disk must not stop config updates; the next snapshot tries again.
+    }
   }
 
   /** Connects and resolves with the source once a first snapshot arrived; rejects after startTimeoutMs. */
@@ -86,6 +105,15 @@ export class GrpcConfigSource implements ConfigSource {
         if ((err as grpc.ServiceError).code === grpc.status.UNAUTHENTICATED) break;
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
+    }
+    const saved =
+      opts.snapshotFile === undefined ||
+      (lastError as grpc.ServiceError | null)?.code === grpc.status.UNAUTHENTICATED
+        ? null
+        : new SnapshotFile(opts.snapshotFile, opts.internalToken).load();
+    if (saved !== null) {
+      // Serve from the last snapshot on disk; the watch stream keeps trying the control plane.
+      return new GrpcConfigSource(opts, client, saved);
     }
     client.close();
     throw new Error(
@@ -147,6 +175,7 @@ export class GrpcConfigSource implements ConfigSource {
     if (m.epoch === this.#epoch && m.version <= this.#snapshot.version) return;
     this.#epoch = m.epoch;
     this.#snapshot = messageToSnapshot(m);
+    this.#save(m);
     for (const l of this.#listeners) l(this.#snapshot);
   }
 

@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigSnapshot, ConfigSource } from '@switchyard/core';
 import { GrpcConfigServer, GrpcConfigSource } from '@switchyard/adapters';
@@ -131,6 +134,48 @@ describe('config over gRPC', () => {
         deadlineMs: 100,
       }),
     ).rejects.toThrow(/127\.0\.0\.1:1/);
+  });
+
+  it('when a snapshot file is configured and the control plane is down at start, then the relay starts from the sealed file and takes the live snapshot once it is up', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-snapshot-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const snapshotFile = path.join(dir, 'snapshot.sealed');
+    const first = await serve(new FakeSource(snapshot(3)));
+    const c1 = await GrpcConfigSource.connect({
+      address: `127.0.0.1:${first.port}`,
+      internalToken: TOKEN,
+      snapshotFile,
+    });
+    c1.close();
+    await first.server.close(100);
+    const sealed = await readFile(snapshotFile, 'utf8');
+    expect(sealed).not.toContain('sk-upstream-secret');
+    expect(sealed).not.toContain('gpt-4o');
+
+    const c2 = await GrpcConfigSource.connect({
+      address: `127.0.0.1:${first.port}`,
+      internalToken: TOKEN,
+      snapshotFile,
+      startTimeoutMs: 300,
+      deadlineMs: 100,
+    });
+    cleanup.push(() => c2.close());
+    expect(c2.current()).toEqual(snapshot(3));
+    expect(c2.connected).toBe(false);
+    // Another token cannot open the file: without a control plane that relay must not start.
+    await expect(
+      GrpcConfigSource.connect({
+        address: `127.0.0.1:${first.port}`,
+        internalToken: 'other-token-0123456789',
+        snapshotFile,
+        startTimeoutMs: 200,
+        deadlineMs: 100,
+      }),
+    ).rejects.toThrow(/cannot get a config snapshot/);
+
+    const live = nextSnapshot(c2);
+    await serve(new FakeSource(snapshot(1, 'live')), `127.0.0.1:${first.port}`);
+    expect((await live).channels[0]?.name).toBe('live');
   });
 
   it('when the control plane goes away, then the relay keeps its snapshot, and takes the restarted one (versions restart) when it is back', async () => {

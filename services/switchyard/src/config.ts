@@ -97,6 +97,12 @@ export const CONFIG_SCHEMA = z.object({
     .min(1)
     .default('switchyard:')
     .describe('Prefix of every Redis key, so several deployments can share one Redis.'),
+  SWITCHYARD_SNAPSHOT_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'Relay: file keeping the last config snapshot (sealed with a key derived from the internal token); lets a relay start while the control plane is away.',
+    ),
   SWITCHYARD_GRPC_TLS_CERT: z
     .string()
     .optional()
@@ -138,6 +144,7 @@ export interface SwitchyardConfig {
     redisPrefix: string;
     natsUrl: string | null;
     natsStream: string;
+    snapshotFile: string | null;
     tls: { cert: string | null; key: string | null; ca: string | null };
   };
   /** Whether SWITCHYARD_DATABASE_URL was set explicitly (distributed roles refuse the default). */
@@ -188,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
       redisPrefix: c.SWITCHYARD_REDIS_PREFIX,
       natsUrl: c.SWITCHYARD_NATS_URL ?? null,
       natsStream: c.SWITCHYARD_NATS_STREAM,
+      snapshotFile: c.SWITCHYARD_SNAPSHOT_FILE ?? null,
       tls: {
         cert: c.SWITCHYARD_GRPC_TLS_CERT ?? null,
         key: c.SWITCHYARD_GRPC_TLS_KEY ?? null,

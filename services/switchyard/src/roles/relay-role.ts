@@ -40,6 +40,7 @@ export async function startRelayRole(
       address: config.internal.controlPlaneUrl!,
       internalToken: config.internal.token!,
       credentials: channelCredentials(config.internal.tls),
+      ...(config.internal.snapshotFile === null ? {} : { snapshotFile: config.internal.snapshotFile }),
       onStateChange: (s) => {
         controlPlaneUp.set(s.connected ? 1 : 0);
         if (s.connected) log.info('config stream to the control plane is up');
