@@ -9,6 +9,7 @@ import { createMysqlDialect } from '@switchyard/adapters';
 import type { DB } from '@switchyard/core';
 import { expectedCompletion, startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
+import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
 import {
   createLogger,
   loadConfig,
@@ -216,6 +217,45 @@ describe('distributed mode', () => {
           throw new Error(`relay ${r.url} never saw the key created after the restart`);
         await new Promise((res) => setTimeout(res, 50));
       }
+    }
+  });
+
+  it('when Redis is cut off from a relay, then it keeps serving on per-process state, says so, and rejoins when Redis is back', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+    const relay = await startRelayRole(
+      loadConfig(
+        env({
+          SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
+          SWITCHYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        }),
+      ),
+      logger,
+    );
+    const readyz = async () =>
+      (await (await fetch(`${relay.url}/readyz`)).json()) as { status: string; checks: { redis: string } };
+    try {
+      const client = new OpenAI({ apiKey: key.key, baseURL: `${relay.url}/v1`, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'gpt-4o', messages });
+      expect((await readyz()).checks.redis).toBe('up');
+      proxy.cut();
+      await expect(client.chat.completions.create({ model: 'gpt-4o', messages })).resolves.toBeTruthy();
+      const down = await readyz();
+      expect(down.status).toBe('ready');
+      expect(down.checks.redis).toMatch(/^down/);
+      expect(await (await fetch(`${relay.url}/metrics`)).text()).toContain(
+        'switchyard_coordination_degraded 1',
+      );
+      proxy.restore();
+      // The background probe rejoins Redis (it pings every second); wait for /readyz to say so.
+      const deadline = Date.now() + 10_000;
+      while ((await readyz()).checks.redis !== 'up') {
+        if (Date.now() > deadline) throw new Error('the relay never rejoined Redis');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await expect(client.chat.completions.create({ model: 'gpt-4o', messages })).resolves.toBeTruthy();
+    } finally {
+      await relay.close();
+      await proxy.close();
     }
   });
 
