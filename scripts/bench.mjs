@@ -5,6 +5,7 @@
 // and the gateway's peak RSS. Settings via env: BENCH_SECONDS (default 5), BENCH_WARMUP_SECONDS (1).
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,93 +132,230 @@ function peakRssMb(pid) {
   }
 }
 
+const BIN = path.join(root, 'services/switchyard/bin/switchyard');
+const LISTENING = /listening on (http:\/\/\S+?) /;
+
+async function adminCall(base, route, payload) {
+  const res = await fetch(`${base}/admin/v1${route}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  if (!res.ok) throw new Error(`admin ${route}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** A channel on the mock with two accounts (so routing does a round-robin step) and a key. */
+async function provision(adminBase, mockUrl) {
+  await adminCall(adminBase, '/channels', {
+    name: 'bench-mock',
+    provider: 'openai',
+    base_url: `${mockUrl}/v1`,
+    models: ['gpt-4o-mini'],
+    accounts: [{ api_key: 'sk-bench-upstream-1' }, { api_key: 'sk-bench-upstream-2' }],
+  });
+  const { key } = await adminCall(adminBase, '/keys', { name: 'bench' });
+  return { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+}
+
+async function waitForKey(relayUrl, headers) {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const res = await fetch(`${relayUrl}/v1/models`, { headers });
+    await res.arrayBuffer();
+    if (res.ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the relay never saw the bench key');
+}
+
+const SCENARIOS = [
+  { id: 'c1', name: 'chat, non-streaming', concurrency: 1, opts: { payload: body } },
+  { id: 'c16', name: 'chat, non-streaming', concurrency: 16, opts: { payload: body } },
+  { id: 'c64', name: 'chat, non-streaming', concurrency: 64, opts: { payload: body } },
+  {
+    id: 'stream',
+    name: 'chat, streaming (20 chunks): time to first byte',
+    concurrency: 16,
+    opts: { payload: streamBody(20), ttfb: true },
+  },
+];
+
+/** The distributed topology: control plane and accounting on core 0, one relay on core 1. */
+async function startDistributed(mockUrl) {
+  const { createConnection } = await import('mysql2/promise');
+  const run = Math.random().toString(16).slice(2, 10);
+  const dbName = `switchyard_bench_${run}`;
+  const mysqlUrl = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+  const admin = await createConnection(mysqlUrl);
+  await admin.query(`CREATE DATABASE \`${dbName}\``);
+  await admin.end();
+  const common = {
+    SWITCHYARD_HTTP_HOST: '127.0.0.1',
+    SWITCHYARD_HTTP_PORT: '0',
+    SWITCHYARD_INTERNAL_TOKEN: 'bench-internal-token-0123456789',
+    SWITCHYARD_DATABASE_URL: `${mysqlUrl}/${dbName}`,
+    SWITCHYARD_ADMIN_TOKEN: ADMIN,
+    SWITCHYARD_SECRET_KEY: 'ef'.repeat(32),
+    SWITCHYARD_NATS_URL: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+    SWITCHYARD_NATS_STREAM: `SY_BENCH_${run}`,
+    SWITCHYARD_REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    SWITCHYARD_REDIS_PREFIX: `switchyard-bench:${run}:`,
+    SWITCHYARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  };
+  // A free port for the control plane's gRPC (the relay needs it before the control plane reports it).
+  const grpcPort = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+  const cp = await start(
+    0,
+    [BIN, 'serve', '--role', 'control-plane'],
+    { ...common, SWITCHYARD_GRPC_PORT: String(grpcPort) },
+    LISTENING,
+  );
+  const accounting = await start(0, [BIN, 'serve', '--role', 'accounting'], common, LISTENING);
+  const relay = await start(
+    1,
+    [BIN, 'serve', '--role', 'relay'],
+    {
+      ...common,
+      SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${grpcPort}`,
+      SWITCHYARD_NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_ARGS ?? '',
+    },
+    LISTENING,
+  );
+  const headers = await provision(cp.url, mockUrl);
+  await waitForKey(relay.url, headers);
+  return {
+    relay,
+    headers,
+    async stop() {
+      for (const p of [relay, accounting, cp]) p.child.kill('SIGTERM');
+      await Promise.all(
+        [relay, accounting, cp].map(
+          (p) => new Promise((r) => (p.child.exitCode !== null ? r() : p.child.once('exit', r))),
+        ),
+      );
+      const c = await createConnection(mysqlUrl);
+      await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+      await c.end();
+      const { connect } = await import('nats');
+      const nc = await connect({ servers: common.SWITCHYARD_NATS_URL });
+      await (
+        await nc.jetstreamManager()
+      ).streams
+        .delete(common.SWITCHYARD_NATS_STREAM)
+        .catch(() => undefined);
+      await nc.close();
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(common.SWITCHYARD_REDIS_URL);
+      const keys = await redis.keys(`${common.SWITCHYARD_REDIS_PREFIX}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    },
+  };
+}
+
 async function main() {
   const node = process.execPath;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
+  const only = new Set((process.env.BENCH_ONLY ?? 'c1,c16,c64,stream').split(','));
+  const scenarios = SCENARIOS.filter((x) => only.has(x.id));
+  const distributed = process.env.BENCH_DISTRIBUTED !== '0';
   const mock = await start(
     0,
     [node, path.join(root, 'services/mock-upstream/dist/cli.js'), '--port', '0', '--chunks', '20'],
     {},
     /listening on (http:\/\/\S+)/,
   );
-  const gw = await start(
-    1,
-    [path.join(root, 'services/switchyard/bin/switchyard'), 'serve', '--port', '0', '--host', '127.0.0.1'],
-    {
-      // Extra node flags for the gateway, e.g. BENCH_GATEWAY_NODE_ARGS=--cpu-prof to profile it.
-      SWITCHYARD_NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_ARGS ?? '',
-      SWITCHYARD_DATA_DIR: dataDir,
-      SWITCHYARD_ADMIN_TOKEN: ADMIN,
-      SWITCHYARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    },
-    /listening on (http:\/\/\S+?) /,
-  );
+  const results = new Map(scenarios.map((x) => [x.id, {}]));
+  let aioRss = NaN;
+  let aioSplit = { anon: NaN, file: NaN };
+  let relayRss = NaN;
   try {
-    const admin = (route, payload) =>
-      fetch(`${gw.url}/admin/v1${route}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(payload),
-      }).then((r) => r.json());
-    await admin('/channels', {
-      name: 'bench-mock',
-      provider: 'openai',
-      base_url: `${mock.url}/v1`,
-      models: ['gpt-4o-mini'],
-      accounts: [{ api_key: 'sk-bench-upstream' }],
-    });
-    const { key } = await admin('/keys', { name: 'bench' });
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
-
-    const rows = [];
-    const scenario = async (name, concurrency, opts) => {
-      const direct = await load(`${mock.url}/v1/chat/completions`, {
-        concurrency,
-        seconds: SECONDS,
-        headers,
-        ...opts,
-      });
-      const via = await load(`${gw.url}/v1/chat/completions`, {
-        concurrency,
-        seconds: SECONDS,
-        headers,
-        ...opts,
-      });
-      rows.push({ name, concurrency, direct, via });
-      process.stderr.write(
-        `  ${name} c=${concurrency}: direct ${direct.rps.toFixed(0)}/s, gateway ${via.rps.toFixed(0)}/s\n`,
-      );
-    };
     process.stderr.write(
       `bench: ${SECONDS}s per run after ${WARMUP}s warm-up; taskset ${hasTaskset ? 'on' : 'unavailable'}\n`,
     );
-    // BENCH_ONLY=c1,c16,c64,stream runs a subset (for profiling one scenario).
-    const only = new Set((process.env.BENCH_ONLY ?? 'c1,c16,c64,stream').split(','));
-    for (const c of [1, 16, 64])
-      if (only.has(`c${c}`)) await scenario('chat, non-streaming', c, { payload: body });
-    if (only.has('stream')) {
-      await scenario('chat, streaming (20 chunks): time to first byte', 16, {
-        payload: streamBody(20),
-        ttfb: true,
+    for (const x of scenarios) {
+      results.get(x.id).direct = await load(`${mock.url}/v1/chat/completions`, {
+        concurrency: x.concurrency,
+        seconds: SECONDS,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
+        ...x.opts,
       });
     }
-    const rss = peakRssMb(gw.child.pid);
-    const split = rssSplitMb(gw.child.pid);
 
-    const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+    const gw = await start(
+      1,
+      [BIN, 'serve', '--port', '0', '--host', '127.0.0.1'],
+      {
+        // Extra node flags for the gateway, e.g. BENCH_GATEWAY_NODE_ARGS=--cpu-prof to profile it.
+        SWITCHYARD_NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_ARGS ?? '',
+        SWITCHYARD_DATA_DIR: dataDir,
+        SWITCHYARD_ADMIN_TOKEN: ADMIN,
+        SWITCHYARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      },
+      LISTENING,
+    );
+    try {
+      const headers = await provision(gw.url, mock.url);
+      for (const x of scenarios) {
+        const r = await load(`${gw.url}/v1/chat/completions`, {
+          concurrency: x.concurrency,
+          seconds: SECONDS,
+          headers,
+          ...x.opts,
+        });
+        results.get(x.id).aio = r;
+        process.stderr.write(`  all-in-one ${x.id}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms\n`);
+      }
+      aioRss = peakRssMb(gw.child.pid);
+      aioSplit = rssSplitMb(gw.child.pid);
+    } finally {
+      gw.child.kill('SIGTERM');
+    }
+
+    if (distributed) {
+      const d = await startDistributed(mock.url);
+      try {
+        for (const x of scenarios) {
+          const r = await load(`${d.relay.url}/v1/chat/completions`, {
+            concurrency: x.concurrency,
+            seconds: SECONDS,
+            headers: d.headers,
+            ...x.opts,
+          });
+          results.get(x.id).dist = r;
+          process.stderr.write(
+            `  distributed relay ${x.id}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms\n`,
+          );
+        }
+        relayRss = peakRssMb(d.relay.child.pid);
+      } finally {
+        await d.stop();
+      }
+    }
+
+    const f = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+    const cell = (r, k, digits) => (r === undefined ? 'n/a' : f(r[k], digits));
     const lines = [
-      `| scenario | concurrency | direct req/s | gateway req/s | direct p50 ms | gateway p50 ms | direct p99 ms | gateway p99 ms | added p50 ms | errors |`,
-      `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
-      ...rows.map(
-        (r) =>
-          `| ${r.name} | ${r.concurrency} | ${f(r.direct.rps, 0)} | ${f(r.via.rps, 0)} | ${f(r.direct.p50)} | ${f(r.via.p50)} | ${f(r.direct.p99)} | ${f(r.via.p99)} | ${f(r.via.p50 - r.direct.p50)} | ${r.direct.errors + r.via.errors} |`,
-      ),
+      `| scenario | concurrency | direct req/s | all-in-one req/s | relay req/s | direct p50 ms | all-in-one p50 ms | relay p50 ms | all-in-one p99 ms | relay p99 ms | added p50 all-in-one | added p50 relay | errors |`,
+      `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+      ...scenarios.map((x) => {
+        const r = results.get(x.id);
+        const added = (v) => (v === undefined ? 'n/a' : f(v.p50 - r.direct.p50));
+        const errors = [r.direct, r.aio, r.dist].reduce((n, v) => n + (v?.errors ?? 0), 0);
+        return `| ${x.name} | ${x.concurrency} | ${cell(r.direct, 'rps', 0)} | ${cell(r.aio, 'rps', 0)} | ${cell(r.dist, 'rps', 0)} | ${cell(r.direct, 'p50')} | ${cell(r.aio, 'p50')} | ${cell(r.dist, 'p50')} | ${cell(r.aio, 'p99')} | ${cell(r.dist, 'p99')} | ${added(r.aio)} | ${added(r.dist)} | ${errors} |`;
+      }),
       '',
-      `Gateway peak RSS: ${f(rss, 1)} MB (VmHWM; at the end ${f(split.anon, 1)} MB anonymous + ${f(split.file, 1)} MB file-backed). Gateway on core 1, mock upstream and load generator on core 0; Node ${process.version}; ${SECONDS}s per run.`,
+      `All-in-one gateway peak RSS: ${f(aioRss, 1)} MB (VmHWM; at the end ${f(aioSplit.anon, 1)} MB anonymous + ${f(aioSplit.file, 1)} MB file-backed). Distributed relay peak RSS: ${f(relayRss, 1)} MB.`,
+      `Gateway or relay on core 1; mock upstream, load generator${distributed ? ', control plane and accounting' : ''} on core 0 (MariaDB, Redis and NATS unpinned); Node ${process.version}; ${SECONDS}s per run.`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    gw.child.kill('SIGTERM');
     mock.child.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   }
