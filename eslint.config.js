@@ -66,6 +66,7 @@ export default tseslint.config(
         Buffer: 'readonly',
         performance: 'readonly',
         AbortController: 'readonly',
+        AbortSignal: 'readonly',
         fetch: 'readonly',
       },
     },

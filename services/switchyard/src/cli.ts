@@ -183,4 +183,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-if (code >= 0) process.exitCode = code;
+// Exit at once on a finished command or a failed start: a role that failed to listen may still hold
+// gRPC, Redis or NATS connections that would otherwise keep the process alive.
+if (code >= 0) process.exit(code);

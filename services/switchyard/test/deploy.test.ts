@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA, loadConfig } from '../src/config.js';
+import { requireForRole, ROLES, type Role } from '../src/role-requirements.js';
 import { resolveSecretKey } from '../src/secrets.js';
 import { startTestGateway, type TestGateway } from './harness.js';
 
@@ -299,14 +300,28 @@ function composeHealthcheck(name: string): string[] {
   return argv;
 }
 
-/** `docker compose` variable interpolation of one value: ${NAME:-default} yields the default when unset. */
-function interpolate(value: string): { names: string[]; value: string } {
+/** What a required variable (`${NAME:?message}`) stands for in these checks: valid as a token, key or password. */
+const REQUIRED_SAMPLE = randomBytes(32).toString('hex');
+
+/**
+ * `docker compose` variable interpolation of one value: ${NAME:-default} yields the default when
+ * unset; ${NAME:?message} (required: compose refuses to start without it) yields REQUIRED_SAMPLE.
+ */
+function interpolate(value: string): { names: string[]; required: string[]; value: string } {
   const names: string[] = [];
-  const out = value.replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_m, name: string, def: string | undefined) => {
-    names.push(name);
-    return def ?? '';
-  });
-  return { names, value: out };
+  const required: string[] = [];
+  const out = value.replace(
+    /\$\{(\w+)(?:(:?-)([^}]*)|(:?\?)[^}]*)?\}/g,
+    (_m, name: string, _dash: string | undefined, def: string | undefined, question: string | undefined) => {
+      names.push(name);
+      if (question !== undefined) {
+        required.push(name);
+        return REQUIRED_SAMPLE;
+      }
+      return def ?? '';
+    },
+  );
+  return { names, required, value: out };
 }
 
 /** Runs a healthcheck-style `node …` command with this process's Node; resolves with its exit code. */
@@ -643,5 +658,217 @@ describe('configuration across the deployment files', () => {
     expect(runtime('EXPOSE').map((i) => Number.parseInt(i.args, 10))).toEqual([DEFAULT_PORT]);
     expect(containerPorts.map((p) => p.containerPort)).toEqual([DEFAULT_PORT]);
     expect(containerEnv.some((e) => e.name === 'SWITCHYARD_HTTP_PORT')).toBe(false);
+  });
+});
+
+describe('docker-compose.yml, profile distributed', () => {
+  const services = map(at(compose, 'services'));
+  const profiles = (name: string): string[] =>
+    'profiles' in composeService(name) ? strings(at(composeService(name), 'profiles')) : [];
+  const distributed = Object.keys(services).filter((n) => profiles(n).includes('distributed'));
+  /** The Switchyard role a service runs (`serve --role …`), or null for a service that is not one. */
+  const roleOf = (name: string): Role | null => {
+    const def = composeService(name);
+    if (!Array.isArray(def.command)) return null;
+    const command = strings(def.command);
+    if (command[0] !== 'serve') return null;
+    const i = command.indexOf('--role');
+    return (i < 0 ? 'all' : command[i + 1]) as Role;
+  };
+  const roleServices = distributed.filter((n) => roleOf(n) !== null);
+  const withRole = (role: Role): string[] => roleServices.filter((n) => roleOf(n) === role);
+  const rawEnv = (name: string): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(
+        isMap(composeService(name).environment) ? map(at(composeService(name), 'environment')) : {},
+      ).map(([k, v]) => [k, String(v)]),
+    );
+  const env = (name: string): Record<string, string> =>
+    Object.fromEntries(Object.entries(rawEnv(name)).map(([k, v]) => [k, interpolate(v).value]));
+  /** The port a role's HTTP server listens on inside its container. */
+  const httpPort = (name: string): number => loadConfig(env(name)).http.port;
+  const hostPort = (url: string): { host: string; port: number } => {
+    const m = /^(?:\w+:\/\/)?(?:[^@/]*@)?([^:/]+):(\d+)/.exec(url);
+    if (m === null) throw new Error(`no host:port in ${url}`);
+    return { host: m[1]!, port: Number(m[2]) };
+  };
+  /** Container-side ports a service listens on, as compose declares them (published or exposed). */
+  const containerPortsOf = (name: string): number[] => {
+    const def = composeService(name);
+    const published = 'ports' in def ? strings(at(def, 'ports')).map((p) => Number(p.split(':').at(-1))) : [];
+    const exposed = 'expose' in def ? strings(at(def, 'expose')).map(Number) : [];
+    return [...published, ...exposed];
+  };
+  const bindMounts = (name: string): Array<{ source: string; target: string }> => {
+    const def = composeService(name);
+    return ('volumes' in def ? strings(at(def, 'volumes')) : [])
+      .map((v) => v.split(':'))
+      .filter(([source]) => source!.startsWith('./'))
+      .map(([source, target]) => ({ source: source!, target: target! }));
+  };
+  const imageOf = (name: string): string => str(at(composeService(name), 'image'));
+
+  it('when compose runs without a profile, then only the all-in-one gateway and the mock start, and the whole distributed stack is in the profile', () => {
+    expect(Object.keys(services).filter((n) => profiles(n).length === 0)).toEqual([
+      'switchyard',
+      'mock-upstream',
+    ]);
+    for (const n of ['mysql', 'redis', 'nats', 'lb', 'prometheus', 'grafana'])
+      expect(distributed).toContain(n);
+    expect(imageOf('mysql')).toBe('mysql:8.4');
+    expect(imageOf('redis')).toMatch(/^redis:7\b/);
+    expect(imageOf('nats')).toMatch(/^nats:2\b/);
+    expect(strings(at(composeService('nats'), 'command'))).toContain('-js');
+    expect(imageOf('lb')).toMatch(/^nginx:/);
+    expect(imageOf('prometheus')).toMatch(/^prom\/prometheus:/);
+    expect(imageOf('grafana')).toMatch(/^grafana\/grafana:/);
+    expect(withRole('control-plane')).toHaveLength(1);
+    expect(withRole('accounting')).toHaveLength(1);
+    expect(withRole('relay')).toHaveLength(2);
+    expect(withRole('all')).toHaveLength(0);
+  });
+
+  it('when each role starts, then it runs the one image built from deploy/Dockerfile and its environment has everything the role needs', () => {
+    expect(roleServices.length).toBe(4);
+    for (const n of roleServices) {
+      expect(ROLES).toContain(roleOf(n));
+      expect(imageOf(n), n).toBe(imageOf('switchyard'));
+      expect(at(composeService(n), 'build', 'dockerfile'), n).toBe('deploy/Dockerfile');
+      expect(() => requireForRole(roleOf(n)!, loadConfig(env(n))), n).not.toThrow();
+    }
+  });
+
+  it('when a required secret is not exported, then compose refuses to start (${VAR:?message}), and every role shares the one internal token', () => {
+    const secrets = ['SWITCHYARD_INTERNAL_TOKEN', 'SWITCHYARD_ADMIN_TOKEN', 'SWITCHYARD_SECRET_KEY'];
+    let checked = 0;
+    for (const n of roleServices) {
+      const raw = rawEnv(n);
+      for (const name of secrets.filter((s) => s in raw)) {
+        expect(raw[name], `${n} ${name}`).toMatch(new RegExp(`^\\$\\{${name}:\\?[^}]+\\}$`));
+        checked++;
+      }
+      if ('SWITCHYARD_DATABASE_URL' in raw)
+        expect(interpolate(raw.SWITCHYARD_DATABASE_URL!).required, `${n} database password`).toHaveLength(1);
+      expect(raw.SWITCHYARD_INTERNAL_TOKEN, n).toBe(
+        rawEnv(withRole('control-plane')[0]!).SWITCHYARD_INTERNAL_TOKEN,
+      );
+    }
+    expect(checked).toBe(roleServices.length + 2);
+    expect(interpolate(rawEnv('mysql').MYSQL_PASSWORD!).required).toEqual(['MYSQL_PASSWORD']);
+    expect(interpolate(rawEnv('grafana').GF_SECURITY_ADMIN_PASSWORD!).required).toHaveLength(1);
+  });
+
+  it("when a relay connects, then SWITCHYARD_CONTROL_PLANE_URL is the control-plane service's gRPC port, and Redis, NATS and MySQL URLs name their services", () => {
+    const [cp] = withRole('control-plane');
+    const grpcPort = loadConfig(env(cp!)).internal.grpcPort;
+    expect(containerPortsOf(cp!)).toContain(grpcPort);
+    for (const relay of withRole('relay')) {
+      expect(hostPort(env(relay).SWITCHYARD_CONTROL_PLANE_URL!)).toEqual({ host: cp, port: grpcPort });
+      expect(hostPort(env(relay).SWITCHYARD_REDIS_URL!)).toEqual({ host: 'redis', port: 6379 });
+    }
+    for (const n of [...withRole('relay'), ...withRole('accounting')])
+      expect(hostPort(env(n).SWITCHYARD_NATS_URL!)).toEqual({ host: 'nats', port: 4222 });
+    for (const n of [cp!, ...withRole('accounting')]) {
+      const url = new URL(env(n).SWITCHYARD_DATABASE_URL!);
+      expect(hostPort(url.toString())).toEqual({ host: 'mysql', port: 3306 });
+      expect(url.username).toBe(rawEnv('mysql').MYSQL_USER);
+      expect(url.pathname).toBe(`/${rawEnv('mysql').MYSQL_DATABASE}`);
+      expect(decodeURIComponent(url.password)).toBe(interpolate(rawEnv('mysql').MYSQL_PASSWORD!).value);
+    }
+  });
+
+  it('when the stack starts, then every dependency waits for service_healthy of a service that has a healthcheck, in the order the roles need', () => {
+    const deps = (n: string): string[] =>
+      'depends_on' in composeService(n) ? Object.keys(map(at(composeService(n), 'depends_on'))) : [];
+    for (const n of distributed) {
+      expect(isMap(composeService(n).healthcheck), `${n} has a healthcheck`).toBe(true);
+      for (const d of deps(n)) {
+        expect(distributed, `${n} depends on ${d}`).toContain(d);
+        expect(at(composeService(n), 'depends_on', d, 'condition'), `${n} -> ${d}`).toBe('service_healthy');
+      }
+    }
+    const [cp] = withRole('control-plane');
+    expect(deps(cp!)).toContain('mysql');
+    // The control plane migrates the database; accounting starts after it.
+    expect(deps(withRole('accounting')[0]!)).toEqual(expect.arrayContaining([cp, 'mysql', 'nats']));
+    for (const r of withRole('relay')) expect(deps(r)).toEqual(expect.arrayContaining([cp, 'redis', 'nats']));
+    expect(deps('lb')).toEqual(expect.arrayContaining(withRole('relay')));
+    expect(deps('grafana')).toContain('prometheus');
+  });
+
+  it("when compose probes a role, then its healthcheck asks /readyz on the role's HTTP port and passes only while something serves it", async () => {
+    for (const n of roleServices) {
+      const check = composeHealthcheck(n);
+      expect(check.join(' '), n).toContain('/readyz');
+      // In the container SWITCHYARD_HTTP_PORT is what compose sets (or unset: the default).
+      expect(httpPort(n)).toBe(Number(env(n).SWITCHYARD_HTTP_PORT ?? DEFAULT_PORT));
+      expect(containerPortsOf(n), n).toContain(httpPort(n));
+      expect(await runNode(check, { SWITCHYARD_HTTP_PORT: String(t.gw.port) }), n).toBe(0);
+      expect(await runNode(check, { SWITCHYARD_HTTP_PORT: String(await freePort()) }), n).not.toBe(0);
+    }
+  });
+
+  it('when nginx balances, then its upstream names every relay service on its HTTP port and streams responses unbuffered', () => {
+    const mount = bindMounts('lb').find((m) => m.target === '/etc/nginx/conf.d/default.conf');
+    expect(mount).toBeDefined();
+    const conf = read(mount!.source).replace(/#.*$/gm, '');
+    const upstreams = [...conf.matchAll(/upstream\s+(\S+)\s*\{([^}]*)\}/g)];
+    expect(upstreams).toHaveLength(1);
+    const [, name, body] = upstreams[0]!;
+    const servers = [...body!.matchAll(/^\s*server\s+([^\s;]+)/gm)].map((m) => m[1]);
+    expect(servers.sort()).toEqual(
+      withRole('relay')
+        .map((r) => `${r}:${httpPort(r)}`)
+        .sort(),
+    );
+    expect(conf).toMatch(new RegExp(`proxy_pass\\s+http://${name};`));
+    expect(conf).toMatch(/proxy_buffering\s+off;/);
+    const listen = Number(/^\s*listen\s+(\d+);/m.exec(conf)?.[1]);
+    expect(containerPortsOf('lb')).toEqual([listen]);
+    const health = /wget.*http:\/\/127\.0\.0\.1:(\d+)(\/\S*)/.exec(composeHealthcheck('lb').join(' '));
+    expect(Number(health?.[1])).toBe(listen);
+    expect(conf).toContain(`location = ${health?.[2]} {`);
+  });
+
+  it('when Prometheus scrapes, then each role service is a target on its HTTP port at a path the gateway serves', async () => {
+    const mount = bindMounts('prometheus').find((m) => m.target === '/etc/prometheus/prometheus.yml');
+    expect(mount).toBeDefined();
+    const prom = parseYaml(read(mount!.source), mount!.source);
+    const jobs = seq(at(prom, 'scrape_configs')).map(map);
+    const targets: string[] = [];
+    for (const job of jobs) {
+      const metricsPath = 'metrics_path' in job ? str(at(job, 'metrics_path')) : '/metrics';
+      expect((await fetch(`${t.gw.url}${metricsPath}`)).status, metricsPath).toBe(200);
+      for (const sc of seq(at(job, 'static_configs')).map(map)) targets.push(...strings(at(sc, 'targets')));
+    }
+    expect(targets.sort()).toEqual(roleServices.map((n) => `${n}:${httpPort(n)}`).sort());
+  });
+
+  it('when Grafana starts, then its provisioned datasource is the Prometheus service on its port', () => {
+    const mount = bindMounts('grafana').find((m) => m.target === '/etc/grafana/provisioning');
+    expect(mount).toBeDefined();
+    const dir = path.join(mount!.source, 'datasources');
+    const files = readdirSync(path.join(ROOT, dir)).filter((f) => /\.ya?ml$/.test(f));
+    const sources = files.flatMap((f) =>
+      seq(at(parseYaml(read(path.join(dir, f)), f), 'datasources')).map(map),
+    );
+    const prom = sources.filter((d) => d.type === 'prometheus');
+    expect(prom).toHaveLength(1);
+    const promPort = containerPortsOf('prometheus')[0];
+    expect(hostPort(str(at(prom[0]!, 'url')))).toEqual({ host: 'prometheus', port: promPort });
+    expect(str(at(composeService('prometheus'), 'healthcheck', 'test', 5))).toContain(`:${promPort}/`);
+  });
+
+  it('when compose bind-mounts a file from the repository, then it exists and is mounted read-only', () => {
+    const mounts = Object.keys(services).flatMap((n) =>
+      ('volumes' in composeService(n) ? strings(at(composeService(n), 'volumes')) : [])
+        .filter((v) => v.startsWith('./'))
+        .map((v) => ({ n, parts: v.split(':') })),
+    );
+    expect(mounts.length).toBeGreaterThanOrEqual(3);
+    for (const { n, parts } of mounts) {
+      expect(existsSync(path.join(ROOT, parts[0]!)), `${n}: ${parts[0]}`).toBe(true);
+      expect(parts[2], `${n}: ${parts.join(':')}`).toBe('ro');
+    }
   });
 });
