@@ -175,12 +175,42 @@ describe('distributed mode', () => {
     expect(Number(sums.c)).toBe(402 * exp.completionTokens);
   });
 
-  it('when accounting is down while requests run, then every usage row arrives once it is back, none twice', async () => {
+  it('when 1,000 concurrent requests are spread over both relays, then the ledger holds exactly 1,000 rows with exact token sums', async () => {
+    const k = await admin<{ id: number; key: string }>('POST', '/keys', { name: 'thousand' });
+    await propagated(await cpVersion());
+    const clients = relays.map((r) => new OpenAI({ apiKey: k.key, baseURL: `${r.url}/v1`, maxRetries: 0 }));
+    // 32 at a time: enough concurrency to interleave both relays' batches in JetStream and accounting.
+    for (let i = 0; i < 1000; i += 32) {
+      await Promise.all(
+        Array.from({ length: Math.min(32, 1000 - i) }, (_, j) =>
+          clients[(i + j) % 2]!.chat.completions.create({ model: 'gpt-4o', messages }),
+        ),
+      );
+    }
+    for (const r of relays) await r.idle!();
+    await accounting.idle!();
+    const exp = expectedCompletion({ model: 'gpt-4o', messages });
+    const sums = await db
+      .selectFrom('usage_logs')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('total_tokens').as('t')])
+      .where('key_id', '=', k.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(sums.n)).toBe(1000);
+    expect(Number(sums.t)).toBe(1000 * (exp.promptTokens + exp.completionTokens));
+    const daily = await db
+      .selectFrom('usage_daily')
+      .select((eb) => eb.fn.sum('requests').as('n'))
+      .where('key_id', '=', k.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(daily.n)).toBe(1000);
+  });
+
+  it('when accounting is down while 500 requests run, then every usage row arrives once it is back, none twice', async () => {
     const before = await rowCount(key.id);
     await accounting.close();
     const clients = relays.map((r) => new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 }));
     await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
+      Array.from({ length: 500 }, (_, i) =>
         clients[i % 2]!.chat.completions.create({ model: 'gpt-4o', messages }),
       ),
     );
@@ -188,7 +218,7 @@ describe('distributed mode', () => {
     expect(await rowCount(key.id)).toBe(before);
     accounting = await startAccountingRole(loadConfig(env({})), logger);
     await accounting.idle!();
-    expect(await rowCount(key.id)).toBe(before + 100);
+    expect(await rowCount(key.id)).toBe(before + 500);
   });
 
   it('when the control plane stops, then relays keep serving; when it is back, its changes reach them again', async () => {
