@@ -41,6 +41,24 @@ export interface SnapshotMessage {
   }>;
 }
 
+const HEALTH_PROTO_PATH = fileURLToPath(
+  new URL('../../../proto/grpc/health/v1/health.proto', import.meta.url),
+);
+
+let cachedHealth: grpc.ServiceClientConstructor | null = null;
+
+/** The standard grpc.health.v1.Health service definition, loaded once. */
+export function healthServiceDefinition(): grpc.ServiceClientConstructor {
+  if (cachedHealth === null) {
+    const def = protoLoader.loadSync(HEALTH_PROTO_PATH, { keepCase: true, enums: String, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    };
+    cachedHealth = pkg.grpc.health.v1.Health;
+  }
+  return cachedHealth;
+}
+
 let cached: grpc.ServiceClientConstructor | null = null;
 
 /** The ConfigService definition, loaded once. */

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { hashKey, timingSafeEqualString, type ConfigSource } from '@switchyard/core';
-import { configServiceDefinition, snapshotToMessage, type SnapshotMessage } from './grpc-config-proto.js';
+import {
+  configServiceDefinition,
+  healthServiceDefinition,
+  snapshotToMessage,
+  type SnapshotMessage,
+} from './grpc-config-proto.js';
 
 interface WatchRequest {
   after_version: number;
@@ -77,7 +82,34 @@ export class GrpcConfigServer {
         call.on('error', done);
       },
     });
+    this.#addHealth();
   }
+
+  /** grpc.health.v1: SERVING until close() begins; unauthenticated, as probes send no metadata. */
+  #addHealth(): void {
+    const known = new Set(['', 'switchyard.v1.ConfigService']);
+    const status = () => (this.#closing ? 'NOT_SERVING' : 'SERVING');
+    this.#server.addService(healthServiceDefinition().service, {
+      Check: (
+        call: grpc.ServerUnaryCall<{ service: string }, { status: string }>,
+        callback: grpc.sendUnaryData<{ status: string }>,
+      ) => {
+        if (!known.has(call.request.service)) {
+          callback({ code: grpc.status.NOT_FOUND, details: `unknown service '${call.request.service}'` });
+          return;
+        }
+        callback(null, { status: status() });
+      },
+      Watch: (call: grpc.ServerWritableStream<{ service: string }, { status: string }>) => {
+        call.write({ status: known.has(call.request.service) ? status() : 'SERVICE_UNKNOWN' });
+        this.#healthWatchers.add(call);
+        call.on('cancelled', () => this.#healthWatchers.delete(call));
+      },
+    });
+  }
+
+  #closing = false;
+  readonly #healthWatchers = new Set<grpc.ServerWritableStream<{ service: string }, { status: string }>>();
 
   #authorized(metadata: grpc.Metadata): boolean {
     const v = metadata.get('authorization')[0];
@@ -97,6 +129,11 @@ export class GrpcConfigServer {
 
   /** Ends open watch streams and stops; forces the stop after `graceMs`. */
   close(graceMs = 2_000): Promise<void> {
+    this.#closing = true;
+    for (const w of this.#healthWatchers) {
+      w.write({ status: 'NOT_SERVING' });
+      w.end();
+    }
     for (const w of this.#watchers) w.end();
     return new Promise((resolve) => {
       const force = setTimeout(() => {

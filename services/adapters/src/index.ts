@@ -12,3 +12,4 @@ export {
   type ResilientCoordinationStoreOptions,
 } from './resilient-coordination-store.js';
 export { NatsUsageBus, type NatsUsageBusOptions } from './nats-usage-bus.js';
+export { healthServiceDefinition } from './grpc-config-proto.js';
