@@ -289,6 +289,48 @@ describe('distributed mode', () => {
     }
   });
 
+  it('when NATS is cut off from a relay during traffic, then it keeps answering, queues the usage, and delivers all of it once NATS is back, none twice', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(NATS_URL).port || 4222));
+    const relay = await startRelayRole(
+      loadConfig(
+        env({
+          SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
+          SWITCHYARD_NATS_URL: `nats://127.0.0.1:${proxy.port}`,
+        }),
+      ),
+      logger,
+    );
+    const k = await admin<{ id: number; key: string }>('POST', '/keys', { name: 'nats-outage' });
+    const readyz = async () =>
+      (await (await fetch(`${relay.url}/readyz`)).json()) as { checks: { usage_bus: { pending: number } } };
+    try {
+      const client = new OpenAI({ apiKey: k.key, baseURL: `${relay.url}/v1`, maxRetries: 0 });
+      const deadline = Date.now() + 5_000;
+      // The new key reaches this relay through its watch stream.
+      while (
+        !(await client.models.list().then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        if (Date.now() > deadline) throw new Error('key never reached the relay');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      proxy.cut();
+      for (let i = 0; i < 50; i++) await client.chat.completions.create({ model: 'gpt-4o', messages });
+      expect((await readyz()).checks.usage_bus.pending).toBe(50);
+      expect(await rowCount(k.id)).toBe(0);
+      proxy.restore();
+      await relay.idle!();
+      await accounting.idle!();
+      expect(await rowCount(k.id)).toBe(50);
+      expect((await readyz()).checks.usage_bus.pending).toBe(0);
+    } finally {
+      await relay.close();
+      await proxy.close();
+    }
+  });
+
   it('when the key is disabled on the control plane, then both relays refuse it within a second', async () => {
     await admin('PATCH', `/keys/${key.id}`, { enabled: false });
     expect(await propagated(await cpVersion())).toBeLessThan(1_000);
