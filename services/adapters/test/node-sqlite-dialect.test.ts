@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNodeSqliteDialect } from '@switchyard/adapters';
-import { type DB, migrateToLatest, type NewApiKeyRow } from '@switchyard/core';
+import { MIGRATIONS, type DB, migrateToLatest, type NewApiKeyRow } from '@switchyard/core';
 
 interface SqliteTarget {
   name: string;
@@ -60,15 +60,17 @@ for (const target of TARGETS) {
 
     it('when migrations run, then every table exists, and a second run applies nothing', async () => {
       const first = await migrateToLatest(db);
-      expect(first.results).toEqual([
-        { migrationName: '2026_11_23_0001_init', direction: 'Up', status: 'Success' },
-      ]);
+      expect(first.results).toEqual(
+        Object.keys(MIGRATIONS)
+          .sort()
+          .map((migrationName) => ({ migrationName, direction: 'Up', status: 'Success' })),
+      );
       const second = await migrateToLatest(db);
       expect(second.results).toEqual([]);
 
       const tables = (await db.introspection.getTables()).map((t) => t.name);
       expect(tables).toEqual(
-        expect.arrayContaining(['channels', 'accounts', 'api_keys', 'usage_logs', 'settings']),
+        expect.arrayContaining(['channels', 'accounts', 'api_keys', 'usage_logs', 'usage_daily', 'settings']),
       );
     });
 

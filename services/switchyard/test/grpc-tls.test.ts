@@ -118,7 +118,10 @@ describe('internal gRPC over TLS', () => {
     const server = new GrpcConfigServer({ source, internalToken: TOKEN });
     const port = await server.listen('127.0.0.1:0');
     const Health = healthServiceDefinition();
-    const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & {
+    const client = new Health(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as unknown as grpc.Client & {
       Check: (
         req: { service: string },
         cb: (err: grpc.ServiceError | null, res: { status: string }) => void,
