@@ -13,3 +13,4 @@ export {
 } from './resilient-coordination-store.js';
 export { NatsUsageBus, type NatsUsageBusOptions } from './nats-usage-bus.js';
 export { healthServiceDefinition } from './grpc-config-proto.js';
+export { UsageSpool, type SpooledEvent, type UsageSpoolOptions } from './usage-spool.js';

@@ -15,6 +15,7 @@ import {
   type NatsError,
 } from 'nats';
 import type { UsageBus, UsageEvent } from '@switchyard/core';
+import { UsageSpool } from './usage-spool.js';
 
 /** Options of {@link NatsUsageBus.connect}. */
 export interface NatsUsageBusOptions {
@@ -37,8 +38,23 @@ export interface NatsUsageBusOptions {
    * Most events waiting locally to be published (NATS down or slow). When full, new events are
    * refused and reported through `onDropped` and `onError` — never silently, and the oldest are
    * kept. Default 100,000: about a minute of traffic at 1,500 requests/s, a few tens of MB of memory.
+   * With `spoolDir` it bounds the spool too (every pending event is in it); events read back from the
+   * spool at start are all re-queued even beyond this bound (they were accepted once), and new ones
+   * are refused until the queue is below it again.
    */
   maxPending?: number;
+  /**
+   * Directory of an on-disk spool (JSONL segment files `spool-<seq>.jsonl` and a `spool.lock`), so
+   * events waiting for NATS survive a restart or a crash of the process. Every accepted event is
+   * appended before `publish()` returns and leaves the spool once JetStream acknowledged it; at
+   * `connect`, events left by a previous run are published again ahead of new ones. One process per
+   * directory (the lock says which). Unset: the queue is in memory only.
+   */
+  spoolDir?: string;
+  /** Events per spool segment before a new one starts. Default 10,000 (see `UsageSpool`). */
+  spoolSegmentEvents?: number;
+  /** Bytes per spool segment before a new one starts. Default 4 MiB (see `UsageSpool`). */
+  spoolSegmentBytes?: number;
   /** Delay before a batch whose handler threw is redelivered. Default 1 s (see `#handle`). */
   nakDelayMs?: number;
   /** Timeout of one JetStream publish acknowledgement. Default 5 s. */
@@ -51,7 +67,10 @@ export interface NatsUsageBusOptions {
   onDropped?: (event: UsageEvent, droppedTotal: number) => void;
   /** Called when publishing starts failing (`down`) and when it works again (`up`). */
   onStateChange?: (state: 'up' | 'down') => void;
-  /** Log-worthy failures: refused events, failing publishes, undecodable messages. */
+  /**
+   * Log-worthy failures: refused events, failing publishes, undecodable messages, torn or undecodable
+   * spool lines skipped at start, failing spool writes (the event is then kept in memory only).
+   */
   onError?: (error: Error) => void;
 }
 
@@ -76,6 +95,12 @@ const DRAIN_POLL_MS = 20;
 const CONSUMER_NOT_FOUND = 10014;
 const STREAM_NOT_FOUND = 10059;
 
+/** An accepted event and, with a spool, the segment it is acknowledged against (null: memory only). */
+interface QueuedEvent {
+  event: UsageEvent;
+  segment: number | null;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -85,8 +110,13 @@ const decoder = new TextDecoder();
  * acknowledging a batch only after their handler (the MySQL write) resolved.
  *
  * `publish()` never waits for NATS: events go to a bounded in-memory queue that a background loop
- * publishes, retrying with back-off while NATS is unreachable. The queue does not survive a restart
- * yet; a disk spool (append-only JSONL) is the planned next step.
+ * publishes, retrying with back-off while NATS is unreachable. With `spoolDir`, the queue is also
+ * written to disk ({@link UsageSpool}) so it survives a restart of the relay.
+ *
+ * Re-publishing spooled events after a restart is safe: JetStream drops a message id it saw within
+ * the duplicate window (2 minutes). An event older than that is published twice only when the process
+ * died between JetStream's acknowledgement and the deletion of its segment; accounting writes each
+ * request id once, so the ledger still counts it once.
  */
 export class NatsUsageBus implements UsageBus {
   readonly #nc: NatsConnection;
@@ -102,9 +132,10 @@ export class NatsUsageBus implements UsageBus {
   readonly #publishTimeoutMs: number;
   readonly #closeTimeoutMs: number;
   readonly #opts: NatsUsageBusOptions;
+  readonly #spool: UsageSpool | null;
 
   /** Events accepted but not yet acknowledged by JetStream, oldest first (the in-flight ones included). */
-  #queue: UsageEvent[] = [];
+  #queue: QueuedEvent[];
   #pumping = false;
   #publishFailures = 0;
   #publishState: 'up' | 'down' = 'up';
@@ -134,6 +165,8 @@ export class NatsUsageBus implements UsageBus {
     opts: NatsUsageBusOptions,
     names: { stream: string; subject: string; durable: string },
     observedIdle: boolean,
+    spool: UsageSpool | null,
+    recovered: QueuedEvent[],
   ) {
     this.#nc = nc;
     this.#jsm = jsm;
@@ -149,6 +182,13 @@ export class NatsUsageBus implements UsageBus {
     this.#publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
     this.#closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     this.#observedIdle = observedIdle;
+    this.#spool = spool;
+    this.#queue = recovered;
+    if (recovered.length > 0) {
+      this.#observedIdle = false;
+      this.#pumping = true;
+      queueMicrotask(() => void this.#pump());
+    }
   }
 
   /**
@@ -159,13 +199,29 @@ export class NatsUsageBus implements UsageBus {
     const stream = opts.stream ?? 'SWITCHYARD_USAGE';
     const subject = opts.subject ?? 'switchyard.usage';
     const durable = opts.durable ?? 'accounting';
-    const nc = await connect({
-      // Why unlimited reconnects: a relay outlives any NATS outage; events wait in the queue meanwhile.
-      maxReconnectAttempts: -1,
-      ...opts.connection,
-      servers: opts.servers,
-      name: opts.connection?.name ?? 'switchyard-usage-bus',
-    });
+    // Opened first, so an unusable directory fails the start before any network work.
+    const opened =
+      opts.spoolDir === undefined
+        ? null
+        : UsageSpool.open({
+            dir: opts.spoolDir,
+            segmentEvents: opts.spoolSegmentEvents,
+            segmentBytes: opts.spoolSegmentBytes,
+            onError: opts.onError,
+          });
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        // Why unlimited reconnects: a relay outlives any NATS outage; events wait in the queue meanwhile.
+        maxReconnectAttempts: -1,
+        ...opts.connection,
+        servers: opts.servers,
+        name: opts.connection?.name ?? 'switchyard-usage-bus',
+      });
+    } catch (err) {
+      opened?.spool.close();
+      throw err;
+    }
     try {
       const jsm = await nc.jetstreamManager();
       const config = {
@@ -193,8 +249,17 @@ export class NatsUsageBus implements UsageBus {
         if (apiErrorCode(err) !== CONSUMER_NOT_FOUND) throw err;
         idle = messages === 0;
       }
-      return new NatsUsageBus(nc, jsm, opts, { stream, subject, durable }, idle);
+      return new NatsUsageBus(
+        nc,
+        jsm,
+        opts,
+        { stream, subject, durable },
+        idle,
+        opened?.spool ?? null,
+        opened?.recovered ?? [],
+      );
     } catch (err) {
+      opened?.spool.close();
       await nc.close();
       throw err;
     }
@@ -203,6 +268,11 @@ export class NatsUsageBus implements UsageBus {
   /** Events accepted by `publish()` and not yet acknowledged by JetStream. */
   get pendingDepth(): number {
     return this.#queue.length;
+  }
+
+  /** Bytes of spool segments on disk (0 without `spoolDir`); shrinks as segments are acknowledged. */
+  get spoolBytes(): number {
+    return this.#spool?.bytes ?? 0;
   }
 
   /** Events refused since start because the pending queue was full. */
@@ -223,7 +293,18 @@ export class NatsUsageBus implements UsageBus {
       );
       return;
     }
-    this.#queue.push(event);
+    let segment: number | null = null;
+    if (this.#spool) {
+      try {
+        segment = this.#spool.append(event);
+      } catch (err) {
+        // Refusing would lose the event now; kept in memory, it is lost only if the process dies.
+        this.#opts.onError?.(
+          toError(err, `usage event ${event.requestId} not spooled (kept in memory only)`),
+        );
+      }
+    }
+    this.#queue.push({ event, segment });
     this.#activity++;
     this.#observedIdle = false;
     if (!this.#pumping) {
@@ -285,8 +366,8 @@ export class NatsUsageBus implements UsageBus {
   /**
    * Waits (at most `closeTimeoutMs`) for queued events to be published and, with a handler, for
    * `drained()`; then stops the loops, lets an in-flight batch finish, returns unhandled deliveries
-   * to the stream and closes the connection. Events still queued after the timeout are lost — the
-   * disk spool will keep them.
+   * to the stream and closes the connection and the spool. Events still queued after the timeout
+   * are lost without `spoolDir`; with it they stay on disk for the next start.
    */
   async close(): Promise<void> {
     if (this.#closing) return;
@@ -302,15 +383,20 @@ export class NatsUsageBus implements UsageBus {
     await this.#subscribing;
     await this.#stopConsuming();
     this.#closed = true;
-    if (this.#nc.isClosed()) return;
-    // Drain flushes the last acks; while NATS is unreachable it could wait for ever, so it is bounded.
-    let drainTimer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.#nc.drain().catch(() => undefined),
-      new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, this.#closeTimeoutMs))),
-    ]);
-    clearTimeout(drainTimer);
-    if (!this.#nc.isClosed()) await this.#nc.close();
+    try {
+      if (this.#nc.isClosed()) return;
+      // Drain flushes the last acks; while NATS is unreachable it could wait for ever, so it is bounded.
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#nc.drain().catch(() => undefined),
+        new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, this.#closeTimeoutMs))),
+      ]);
+      clearTimeout(drainTimer);
+      if (!this.#nc.isClosed()) await this.#nc.close();
+    } finally {
+      // Last, so publishes acknowledged while the connection drains still leave the spool.
+      this.#spool?.close();
+    }
   }
 
   // --- publishing -------------------------------------------------------------------------------
@@ -320,14 +406,18 @@ export class NatsUsageBus implements UsageBus {
       while (this.#queue.length > 0 && !this.#closed) {
         const window = this.#queue.slice(0, PUBLISH_WINDOW);
         const results = await Promise.allSettled(
-          window.map((event) =>
+          window.map(({ event }) =>
             this.#js.publish(this.#subject, encoder.encode(JSON.stringify(event)), {
               msgID: event.requestId,
               timeout: this.#publishTimeoutMs,
             }),
           ),
         );
-        const failed = window.filter((_, i) => results[i]!.status === 'rejected');
+        const failed: QueuedEvent[] = [];
+        window.forEach((queued, i) => {
+          if (results[i]!.status === 'rejected') failed.push(queued);
+          else if (queued.segment !== null) this.#spool?.ack(queued.segment);
+        });
         // Events published during the await were appended; keep the failed ones first, in order.
         this.#queue.splice(0, window.length, ...failed);
         if (failed.length === 0) {

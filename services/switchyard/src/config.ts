@@ -97,6 +97,12 @@ export const CONFIG_SCHEMA = z.object({
     .min(1)
     .default('switchyard:')
     .describe('Prefix of every Redis key, so several deployments can share one Redis.'),
+  SWITCHYARD_SPOOL_DIR: z
+    .string()
+    .optional()
+    .describe(
+      'Relay: directory where usage events wait on disk until NATS acknowledged them, so a relay restart during a NATS outage loses none. Unset: in memory only.',
+    ),
   SWITCHYARD_SNAPSHOT_FILE: z
     .string()
     .optional()
@@ -145,6 +151,7 @@ export interface SwitchyardConfig {
     natsUrl: string | null;
     natsStream: string;
     snapshotFile: string | null;
+    spoolDir: string | null;
     tls: { cert: string | null; key: string | null; ca: string | null };
   };
   /** Whether SWITCHYARD_DATABASE_URL was set explicitly (distributed roles refuse the default). */
@@ -196,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
       natsUrl: c.SWITCHYARD_NATS_URL ?? null,
       natsStream: c.SWITCHYARD_NATS_STREAM,
       snapshotFile: c.SWITCHYARD_SNAPSHOT_FILE ?? null,
+      spoolDir: c.SWITCHYARD_SPOOL_DIR ?? null,
       tls: {
         cert: c.SWITCHYARD_GRPC_TLS_CERT ?? null,
         key: c.SWITCHYARD_GRPC_TLS_KEY ?? null,

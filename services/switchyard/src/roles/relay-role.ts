@@ -90,6 +90,7 @@ export async function startRelayRole(
       stream: config.internal.natsStream,
       // Why: nats.js otherwise builds an Error (a stack trace) for every publish, a measurable cost per request.
       connection: { noAsyncTraces: true },
+      ...(config.internal.spoolDir === null ? {} : { spoolDir: config.internal.spoolDir }),
       subject: `switchyard.usage.${config.internal.natsStream.toLowerCase()}`,
       onStateChange: (s) => {
         if (s === 'down') log.error('cannot publish usage to NATS; events wait in the local queue');
@@ -110,6 +111,22 @@ export async function startRelayRole(
     registers,
     collect() {
       this.set(bus.pendingDepth);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_usage_spool_bytes',
+    help: 'Bytes of usage spool segments on disk (0 without SWITCHYARD_SPOOL_DIR).',
+    registers,
+    collect() {
+      this.set(bus.spoolBytes);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_usage_events_refused',
+    help: 'Usage events refused because the spool was full since start: alert on any increase.',
+    registers,
+    collect() {
+      this.set(bus.droppedTotal);
     },
   });
 
