@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from 'nats';
-import type { UsageEvent } from '@switchyard/core';
 import { NatsUsageBus, type NatsUsageBusOptions } from '@switchyard/adapters';
 import { deleteNatsStreams, natsTestNames, NATS_TEST_URL } from './nats-test-streams.js';
 import { NatsTcpProxy } from './nats-tcp-proxy.js';
+import { ids, usageEvent } from './usage-event-fixture.js';
 
 const streams: string[] = [];
 afterAll(() => deleteNatsStreams(streams));
@@ -15,28 +15,6 @@ function names(): { stream: string; subject: string; durable: string } {
   return n;
 }
 
-function usageEvent(n: number): UsageEvent {
-  return {
-    requestId: `req-${n}`,
-    clientRequestId: null,
-    keyId: 1,
-    channelId: 2,
-    accountId: 3,
-    model: 'gpt-4o',
-    upstreamModel: 'gpt-4o',
-    promptTokens: n,
-    completionTokens: 1,
-    totalTokens: n + 1,
-    status: 'ok',
-    httpStatus: 200,
-    latencyMs: 10,
-    stream: false,
-    error: null,
-    createdAt: 1_800_000_000_000 + n,
-  };
-}
-
-const ids = (events: readonly UsageEvent[]) => events.map((e) => e.requestId);
 const reqIds = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `req-${from + i}`);
 
 /** Options for a bus behind the test's proxy: it notices a cut and a restore within a fraction of a second. */

@@ -2,6 +2,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { UsageBus, UsageEvent } from '@switchyard/core';
 import { InProcessUsageBus, NatsUsageBus } from '@switchyard/adapters';
 import { deleteNatsStreams, natsTestNames, NATS_TEST_URL } from './nats-test-streams.js';
+import { ids, usageEvent } from './usage-event-fixture.js';
 
 /** What a contract test may ask of a bus; an adapter maps these onto its own knobs. */
 interface BusOptions {
@@ -36,28 +37,6 @@ const USAGE_BUSES: UsageBusFixture[] = [
   },
 ];
 
-function usageEvent(n: number): UsageEvent {
-  return {
-    requestId: `req-${n}`,
-    clientRequestId: null,
-    keyId: 1,
-    channelId: 2,
-    accountId: 3,
-    model: 'gpt-4o',
-    upstreamModel: 'gpt-4o',
-    promptTokens: n,
-    completionTokens: 1,
-    totalTokens: n + 1,
-    status: 'ok',
-    httpStatus: 200,
-    latencyMs: 10,
-    stream: false,
-    error: null,
-    createdAt: 1_800_000_000_000 + n,
-  };
-}
-
-const ids = (events: readonly UsageEvent[]) => events.map((e) => e.requestId);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 /** Yields to the event loop once (not a timed wait): lets already-queued immediates run. */
 const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
