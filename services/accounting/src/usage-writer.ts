@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { DB, NewUsageLogRow, UsageEvent } from '@switchyard/core';
+import type { DB, NewUsageLogRow, UsageDailyTable, UsageEvent } from '@switchyard/core';
 
 /**
  * Writes usage events to `usage_logs` exactly once per request id. Portable across SQLite and MySQL:
@@ -55,18 +55,8 @@ function toRow(e: UsageEvent): NewUsageLogRow {
   };
 }
 
-interface DailyTotals {
-  day: string;
-  key_id: number;
-  model: string;
-  channel_id: number;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  latency_ms_sum: number;
-}
+/** One `usage_daily` row's key and the amounts a batch adds to it. */
+type DailyTotals = Omit<UsageDailyTable, 'updated_at'>;
 
 /**
  * Adds the batch's new rows to `usage_daily` in the same transaction, so the aggregates can never

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { SecretBox, type DB } from '@switchyard/core';
@@ -8,7 +8,7 @@ import { Relay } from '@switchyard/relay';
 import { ControlPlane } from '@switchyard/control-plane';
 import { Accounting } from '@switchyard/accounting';
 import type { SwitchyardConfig } from './config.js';
-import { describeDatabase, openDatabase } from './database.js';
+import { databaseState, describeDatabase, openDatabase } from './database.js';
 import { resolveAdminToken, resolveSecretKey } from './secrets.js';
 import { closeHttp, createOpsApp, finishApp, listenHttp } from './http-host.js';
 
@@ -111,12 +111,7 @@ export async function startAllInOne(
 
   let closing = false;
   const app = createOpsApp(registry, async () => {
-    let database = 'up';
-    try {
-      await sql`select 1`.execute(db);
-    } catch {
-      database = 'down';
-    }
+    const database = await databaseState(db);
     const snapshot = controlPlane.configSource.current();
     return {
       ready: !closing && database === 'up',

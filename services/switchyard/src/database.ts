@@ -40,3 +40,13 @@ export async function openDatabase(database: SwitchyardConfig['database']): Prom
   }
   return db;
 }
+
+/** For /readyz: 'up' when the database answers a trivial query, else 'down'. */
+export async function databaseState(db: Kysely<DB>): Promise<'up' | 'down'> {
+  try {
+    await sql`select 1`.execute(db);
+    return 'up';
+  } catch {
+    return 'down';
+  }
+}

@@ -1,11 +1,10 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { NatsUsageBus } from '@switchyard/adapters';
 import { Accounting } from '@switchyard/accounting';
 import type { SwitchyardConfig } from '../config.js';
 import { ConfigError } from '../config.js';
-import { describeDatabase, openDatabase } from '../database.js';
+import { databaseState, describeDatabase, openDatabase } from '../database.js';
 import { closeHttp, createOpsApp, finishApp, listenHttp } from '../http-host.js';
 import type { RoleHandle } from './role-handle.js';
 
@@ -40,12 +39,7 @@ export async function startAccountingRole(
   accounting.start();
   let closing = false;
   const app = createOpsApp(registry, async () => {
-    let database = 'up';
-    try {
-      await sql`select 1`.execute(db);
-    } catch {
-      database = 'down';
-    }
+    const database = await databaseState(db);
     return { ready: !closing && database === 'up', checks: { database, shutting_down: closing } };
   });
   finishApp(app);

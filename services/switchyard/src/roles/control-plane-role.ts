@@ -1,11 +1,10 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { SecretBox, hashKey, parseSecretKey } from '@switchyard/core';
 import { GrpcConfigServer } from '@switchyard/adapters';
 import { ControlPlane } from '@switchyard/control-plane';
 import type { SwitchyardConfig } from '../config.js';
-import { describeDatabase, openDatabase } from '../database.js';
+import { databaseState, describeDatabase, openDatabase } from '../database.js';
 import { serverCredentials } from '../grpc-credentials.js';
 import { closeHttp, createOpsApp, finishApp, listenHttp } from '../http-host.js';
 import type { RoleHandle } from './role-handle.js';
@@ -37,12 +36,7 @@ export async function startControlPlaneRole(
 
   let closing = false;
   const app = createOpsApp(registry, async () => {
-    let database = 'up';
-    try {
-      await sql`select 1`.execute(db);
-    } catch {
-      database = 'down';
-    }
+    const database = await databaseState(db);
     return {
       ready: !closing && database === 'up',
       checks: {
