@@ -38,6 +38,22 @@ describe('parseMockUpstreamArgs', () => {
     expect(parseMockUpstreamArgs(['-h'], {}).help).toBe(true);
   });
 
+  it('when --cached-tokens and --aws-credentials are given, then they become the matching options', () => {
+    const { options } = parseMockUpstreamArgs(
+      ['--cached-tokens', '12', '--aws-credentials', 'AKID:se/cret:tok'],
+      {},
+    );
+    expect(options).toMatchObject({
+      cachedTokens: 12,
+      awsCredentials: { accessKeyId: 'AKID', secretAccessKey: 'se/cret', sessionToken: 'tok' },
+    });
+    expect(parseMockUpstreamArgs(['--aws-credentials', 'AKID:secret'], {}).options.awsCredentials).toEqual({
+      accessKeyId: 'AKID',
+      secretAccessKey: 'secret',
+    });
+    expect(() => parseMockUpstreamArgs(['--aws-credentials', 'AKID'], {})).toThrow(/--aws-credentials/);
+  });
+
   it('rejects bad values and unknown flags', () => {
     expect(() => parseMockUpstreamArgs(['--port', 'abc'], {})).toThrow(/--port/);
     expect(() => parseMockUpstreamArgs(['--status', '200'], {})).toThrow(/--status/);

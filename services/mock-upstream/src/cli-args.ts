@@ -6,7 +6,7 @@ export const DEFAULT_CLI_HOST = '127.0.0.1';
 
 export const MOCK_UPSTREAM_USAGE = `Usage: switchyard-mock-upstream [options]
 
-Fake OpenAI-compatible + Anthropic upstream with fault injection.
+Fake OpenAI / Azure OpenAI / Anthropic / Gemini / Vertex AI / Bedrock upstream with fault injection.
 
 Options:
   --port <n>          port to listen on (default: $MOCK_UPSTREAM_PORT or ${DEFAULT_CLI_PORT}; 0 picks a free one)
@@ -16,6 +16,9 @@ Options:
   --status <code>     answer every request with this HTTP error status
   --require-key <k>   reject requests whose bearer token / x-api-key differs (401)
   --name <name>       value of the x-mock-upstream response header
+  --cached-tokens <n> cached prompt tokens every usage reports
+  --aws-credentials <ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]>
+                      verify AWS Signature V4 on the Bedrock routes (403 otherwise)
   -h, --help          show this help`;
 
 /** Parsed command line: the server options (port and host always set), or a help request. */
@@ -49,6 +52,8 @@ export function parseMockUpstreamArgs(
       status: { type: 'string' },
       'require-key': { type: 'string' },
       name: { type: 'string' },
+      'cached-tokens': { type: 'string' },
+      'aws-credentials': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,5 +73,16 @@ export function parseMockUpstreamArgs(
   }
   if (values['require-key'] !== undefined) options.requireKey = values['require-key'];
   if (values.name !== undefined) options.name = values.name;
+  const cached = values['cached-tokens'];
+  // Any prompt is smaller than a billion tokens; the usage caps the number at the prompt anyway.
+  if (cached !== undefined) options.cachedTokens = integer('cached-tokens', cached, 0, 1_000_000_000);
+  const aws = values['aws-credentials'];
+  if (aws !== undefined) {
+    const [accessKeyId = '', secretAccessKey = '', sessionToken] = aws.split(':');
+    if (accessKeyId === '' || secretAccessKey === '') {
+      throw new Error('--aws-credentials must be ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]');
+    }
+    options.awsCredentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  }
   return { help: values.help === true, options };
 }

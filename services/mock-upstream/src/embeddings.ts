@@ -10,8 +10,11 @@ function base64Floats(vector: readonly number[]): string {
   return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString('base64');
 }
 
-/** `POST /v1/embeddings`: deterministic 8-float vectors (see deterministic-embedding.ts). */
-export async function handleEmbeddings(r: RouteRequest): Promise<void> {
+/**
+ * `POST /v1/embeddings` (and Azure's deployments route): deterministic 8-float vectors (see
+ * deterministic-embedding.ts). `model` overrides the answer's model (Azure: the deployment).
+ */
+export async function handleEmbeddings(r: RouteRequest, model?: string): Promise<void> {
   const { ctx, body, faults } = r;
   const inputs = embeddingInputs(body.input);
   if (inputs === null) {
@@ -34,7 +37,7 @@ export async function handleEmbeddings(r: RouteRequest): Promise<void> {
   sendJson(ctx.res, 200, {
     object: 'list',
     data,
-    model: typeof body.model === 'string' ? body.model : DEFAULT_MODEL,
+    model: model ?? (typeof body.model === 'string' ? body.model : DEFAULT_MODEL),
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   });
 }

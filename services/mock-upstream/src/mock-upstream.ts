@@ -1,24 +1,34 @@
 import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { handleAnthropicCountTokens, handleAnthropicMessages } from './anthropic-messages.js';
-import { handleChatCompletions } from './chat-completions.js';
+import { matchApiRoute, unmatchedRoute } from './api-routes.js';
+import { requestedCachedTokens } from './cached-tokens.js';
 import { DEFAULT_CHUNKS } from './deterministic-completion.js';
-import { handleEmbeddings } from './embeddings.js';
+import { GoogleTokenIssuer } from './google-token-issuer.js';
+import type { GoogleServiceAccount } from './google-token-issuer.js';
 import { parseMockFaults, resolveFaults } from './mock-faults.js';
 import type { MockFaults } from './mock-faults.js';
 import type { MockUpstreamOptions } from './mock-upstream-options.js';
-import { handleListModels, handleRetrieveModel } from './models.js';
 import { readBody } from './read-body.js';
 import type { RecordedRequest } from './recorded-request.js';
+import { authenticate } from './request-auth.js';
 import { ResponseContext } from './response-context.js';
 import type { RouteRequest } from './route-request.js';
 import { sendJson } from './send-json.js';
+import type { AwsCredentials } from './sigv4-verifier.js';
+import { handleTokenRequest } from './token-endpoint.js';
 import { sendError } from './wire-errors.js';
 import type { WireShape } from './wire-errors.js';
 
 const DEFAULT_MAX_RECORDED = 10_000;
-const MODELS_PREFIX = '/v1/models/';
+const TOKEN_PATH = '/token';
+
+const MALFORMED_JSON: Readonly<Record<WireShape, string>> = {
+  openai: 'We could not parse the JSON body of your request.',
+  anthropic: 'We could not parse the JSON body of your request.',
+  google: 'Invalid JSON payload received.',
+  aws: 'Malformed input request, please reformat your input and try again.',
+};
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -39,12 +49,19 @@ interface RequestWaiter {
 }
 
 /**
- * A fake OpenAI-compatible and Anthropic upstream on node:http with deterministic answers, request
- * recording and fault injection (see MockFaults).
+ * A fake upstream on node:http speaking OpenAI (and Azure OpenAI), Anthropic, Gemini (AI Studio and
+ * Vertex AI) and AWS Bedrock, with deterministic answers, request recording and fault injection (see
+ * MockFaults).
  */
 export class MockUpstream {
   /** Every request received, in order (without the `/_mock/*` control routes); at most `maxRecordedRequests`. */
   requests: RecordedRequest[] = [];
+  /** Cached prompt tokens every usage reports unless the request's `x-mock-cached-tokens` says otherwise. */
+  cachedTokens: number;
+  /** When >= 400, `POST /token` answers every exchange with this status (null: exchanges work). */
+  tokenStatus: number | null;
+  /** `POST /token` requests received, successful or not. */
+  tokenExchanges = 0;
   private faults: MockFaults | null;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -52,6 +69,8 @@ export class MockUpstream {
   private readonly requestedPort: number;
   private readonly chunks: number;
   private readonly requireKey: string | undefined;
+  private readonly awsCredentials: AwsCredentials | undefined;
+  private readonly google: GoogleTokenIssuer;
   private readonly maxRecorded: number;
   private address: { port: number; url: string } | null = null;
   private closing: Promise<void> | null = null;
@@ -64,6 +83,10 @@ export class MockUpstream {
     this.requestedPort = opts.port ?? 0;
     this.chunks = opts.chunks ?? DEFAULT_CHUNKS;
     this.requireKey = opts.requireKey;
+    this.cachedTokens = opts.cachedTokens ?? 0;
+    this.awsCredentials = opts.awsCredentials;
+    this.tokenStatus = opts.tokenStatus ?? null;
+    this.google = new GoogleTokenIssuer(opts.now ?? Date.now);
     this.maxRecorded = opts.maxRecordedRequests ?? DEFAULT_MAX_RECORDED;
     this.faults = opts.faults ? parseMockFaults(opts.faults, true) : null;
     const name = opts.name;
@@ -132,10 +155,19 @@ export class MockUpstream {
     this.faults = parseMockFaults(faults, true);
   }
 
-  /** Clears the recorded requests and the per-instance faults. */
+  /** Clears the recorded requests, the token-exchange count and the per-instance faults. */
   reset(): void {
     this.requests.length = 0;
+    this.tokenExchanges = 0;
     this.faults = null;
+  }
+
+  /**
+   * A Google service-account key for Vertex: its JWTs are accepted by `POST /token` (whose URL is its
+   * `token_uri`), which issues the bearer tokens the Vertex routes require. Throws before `listen()`.
+   */
+  googleServiceAccount(): GoogleServiceAccount {
+    return this.google.serviceAccount(`${this.url}${TOKEN_PATH}`);
   }
 
   /** Resolves once at least `n` requests are recorded. */
@@ -155,9 +187,10 @@ export class MockUpstream {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     const task = path.startsWith('/_mock/')
       ? this.handleControl(req, res, path)
-      : this.handleApi(req, res, path);
+      : this.handleApi(req, res, path, query);
     task.catch((err: unknown) => {
       if (res.headersSent) res.destroy();
       else sendError(res, 'openai', 500, `mock-upstream: ${errorMessage(err)}`);
@@ -181,16 +214,22 @@ export class MockUpstream {
     for (const resolve of waiters) resolve(request);
   }
 
-  private keyMatches(headers: IncomingHttpHeaders, key: string): boolean {
-    const auth = headers.authorization;
-    if (auth !== undefined && auth.slice(0, 7).toLowerCase() === 'bearer ' && auth.slice(7).trim() === key)
-      return true;
-    return headers['x-api-key'] === key;
-  }
-
   private readonly nextId = (): number => ++this.seq;
 
-  private async handleApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  /** The token URIs an assertion may name: the mock's own URL, or the one the request reached. */
+  private tokenAudiences(req: IncomingMessage): string[] {
+    const audiences = [`${this.url}${TOKEN_PATH}`];
+    const host = req.headers.host;
+    if (host !== undefined) audiences.push(`http://${host}${TOKEN_PATH}`);
+    return audiences;
+  }
+
+  private async handleApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
     const record: RecordedRequest = {
       method: req.method ?? 'GET',
       path,
@@ -199,6 +238,7 @@ export class MockUpstream {
       aborted: false,
       receivedAt: Date.now(),
     };
+    if (query.size > 0) record.query = Object.fromEntries(query);
     let recorded = false;
     const commit = (): void => {
       if (recorded) return;
@@ -220,6 +260,14 @@ export class MockUpstream {
       res.destroy();
       return;
     }
+    if (path === TOKEN_PATH && req.method === 'POST') {
+      const form = new URLSearchParams(raw.toString('utf8'));
+      record.body = Object.fromEntries(form);
+      commit();
+      this.tokenExchanges++;
+      handleTokenRequest(res, form, this.google, this.tokenAudiences(req), this.tokenStatus);
+      return;
+    }
     let body: unknown = null;
     let malformed = false;
     if (raw.length > 0) {
@@ -236,44 +284,41 @@ export class MockUpstream {
     if (faults.hang === true) return; // the ResponseContext marks the request aborted when the client leaves
     if (!(await ctx.sleep(faults.latencyMs ?? 0))) return;
 
-    const shape: WireShape = path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
-    const fail = async (status: number, message: string, as: WireShape = shape): Promise<void> => {
-      if (await ctx.sleep(faults.firstByteDelayMs ?? 0)) sendError(res, as, status, message);
+    const route = matchApiRoute(req.method, path);
+    const fallback = unmatchedRoute(path);
+    const shape = route?.shape ?? fallback.shape;
+    const fail = async (
+      status: number,
+      message: string,
+      as: WireShape = shape,
+      headers?: OutgoingHttpHeaders,
+    ): Promise<void> => {
+      if (await ctx.sleep(faults.firstByteDelayMs ?? 0)) sendError(res, as, status, message, headers);
     };
-    if (this.requireKey !== undefined && !this.keyMatches(req.headers, this.requireKey)) {
-      return fail(401, shape === 'anthropic' ? 'invalid x-api-key' : 'Incorrect API key provided.');
-    }
-    if (malformed) return fail(400, 'We could not parse the JSON body of your request.');
+    const auth = authenticate(route?.auth ?? fallback.auth, shape, req, query, raw, {
+      requireKey: this.requireKey,
+      awsCredentials: this.awsCredentials,
+      google: this.google,
+    });
+    if (!auth.ok) return fail(auth.status, auth.message, auth.shape, auth.headers);
+    if (auth.awsAccessKeyId !== undefined) record.awsAccessKeyId = auth.awsAccessKeyId;
+    if (malformed) return fail(400, MALFORMED_JSON[shape]);
     if (faults.status !== undefined && faults.status >= 400) {
       return fail(faults.status, `mock-upstream fault: HTTP ${faults.status}`);
     }
+    if (route === null)
+      return fail(404, `Invalid URL (${req.method ?? '?'} ${path})`, fallback.notFoundShape);
 
     const r: RouteRequest = {
       ctx,
       body: isRecord(body) ? body : {},
       faults,
       defaultChunks: this.chunks,
+      cachedTokens: requestedCachedTokens(req.headers, this.cachedTokens),
+      query,
       nextId: this.nextId,
     };
-    const method = req.method;
-    if (method === 'POST') {
-      if (path === '/v1/chat/completions') return handleChatCompletions(r);
-      if (path === '/v1/messages') return handleAnthropicMessages(r);
-      if (path === '/v1/embeddings') return handleEmbeddings(r);
-      if (path === '/v1/messages/count_tokens') return handleAnthropicCountTokens(r);
-    } else if (method === 'GET') {
-      if (path === '/v1/models') return handleListModels(r);
-      if (path.startsWith(MODELS_PREFIX) && path.length > MODELS_PREFIX.length) {
-        let id: string | null = null;
-        try {
-          id = decodeURIComponent(path.slice(MODELS_PREFIX.length));
-        } catch {
-          // malformed escape: falls through to 404
-        }
-        if (id !== null) return handleRetrieveModel(r, id);
-      }
-    }
-    return fail(404, `Invalid URL (${method ?? '?'} ${path})`, 'openai');
+    return route.handle(r);
   }
 
   private async handleControl(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

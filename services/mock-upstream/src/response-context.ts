@@ -44,7 +44,7 @@ export class ResponseContext {
   }
 
   /** Writes `data`, waiting for 'drain' when the socket buffer is full; false if the connection closed. */
-  write(data: string): Promise<boolean> {
+  write(data: string | Uint8Array): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     if (this.res.write(data)) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -64,7 +64,7 @@ export class ResponseContext {
    * Writes `data`, then closes the connection once it is flushed, without finishing the response (a
    * simulated upstream crash). Not reported as a client abort.
    */
-  cut(data: string): void {
+  cut(data: string | Uint8Array): void {
     if (this.closed) return;
     this.cutting = true;
     if (data.length > 0) this.res.write(data);

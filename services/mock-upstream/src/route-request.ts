@@ -8,6 +8,10 @@ export interface RouteRequest {
   faults: MockFaults;
   /** Content chunks per stream unless the body says otherwise. */
   defaultChunks: number;
+  /** Cached prompt tokens to report (header `x-mock-cached-tokens`, else the instance's `cachedTokens`). */
+  cachedTokens: number;
+  /** The query string's parameters. */
+  query: URLSearchParams;
   /** Next number of the instance's response id sequence. */
   nextId(): number;
 }
@@ -15,4 +19,9 @@ export interface RouteRequest {
 /** Unix time in seconds, as the `created` fields use. */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+/** Waits the `firstByteDelayMs` fault (non-stream answers); false when the client left meanwhile. */
+export function awaitFirstByte(r: RouteRequest): Promise<boolean> {
+  return r.ctx.sleep(r.faults.firstByteDelayMs ?? 0);
 }

@@ -1,8 +1,11 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { sendJson } from './send-json.js';
 
-/** Which API's error body a route answers with. */
-export type WireShape = 'openai' | 'anthropic';
+/**
+ * Which API's error body a route answers with: OpenAI's (also Azure's), Anthropic's, Google's
+ * (Gemini, Vertex) or AWS's (Bedrock).
+ */
+export type WireShape = 'openai' | 'anthropic' | 'google' | 'aws';
 
 const OPENAI_ERRORS: Readonly<Record<number, readonly [type: string, code: string | null]>> = {
   400: ['invalid_request_error', null],
@@ -30,12 +33,56 @@ const ANTHROPIC_ERRORS: Readonly<Record<number, string>> = {
   529: 'overloaded_error',
 };
 
-/** OpenAI: `{error:{message,type,code}}`; Anthropic: `{type:"error",error:{type,message}}`. */
+/** google.rpc.Code names, as Google APIs put them in `error.status`. */
+const GOOGLE_STATUSES: Readonly<Record<number, string>> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  413: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  501: 'UNIMPLEMENTED',
+  502: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+/** Bedrock runtime exception names (the `x-amzn-errortype` header). */
+const AWS_ERRORS: Readonly<Record<number, string>> = {
+  400: 'ValidationException',
+  403: 'AccessDeniedException',
+  404: 'ResourceNotFoundException',
+  408: 'ModelTimeoutException',
+  424: 'ModelErrorException',
+  429: 'ThrottlingException',
+  500: 'InternalServerException',
+  503: 'ServiceUnavailableException',
+};
+
+/** The google.rpc.Code name for an HTTP status. */
+export function googleStatus(status: number): string {
+  return GOOGLE_STATUSES[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION');
+}
+
+/** The Bedrock exception name for an HTTP status. */
+export function awsErrorType(status: number): string {
+  return AWS_ERRORS[status] ?? (status >= 500 ? 'InternalServerException' : 'ValidationException');
+}
+
+/**
+ * OpenAI: `{error:{message,type,code}}`; Anthropic: `{type:"error",error:{type,message}}`; Google:
+ * `{error:{code,message,status}}`; AWS: `{message}`.
+ */
 export function errorBody(shape: WireShape, status: number, message: string): unknown {
   if (shape === 'anthropic') {
     const type = ANTHROPIC_ERRORS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
     return { type: 'error', error: { type, message } };
   }
+  if (shape === 'google') return { error: { code: status, message, status: googleStatus(status) } };
+  if (shape === 'aws') return { message };
   const [type, code] = OPENAI_ERRORS[status] ?? [
     status >= 500 ? 'server_error' : 'invalid_request_error',
     null,
@@ -43,7 +90,10 @@ export function errorBody(shape: WireShape, status: number, message: string): un
   return { error: { message, type, code } };
 }
 
-/** Sends an error response in the route's wire shape; a 429 also gets `retry-after: 1`. */
+/**
+ * Sends an error response in the route's wire shape; a 429 also gets `retry-after: 1`, an AWS one
+ * `x-amzn-errortype` (which `headers` may override).
+ */
 export function sendError(
   res: ServerResponse,
   shape: WireShape,
@@ -51,6 +101,8 @@ export function sendError(
   message: string,
   headers?: OutgoingHttpHeaders,
 ): void {
-  const extra = status === 429 ? { ...headers, 'retry-after': '1' } : headers;
-  sendJson(res, status, errorBody(shape, status, message), extra);
+  const extra: OutgoingHttpHeaders = {};
+  if (shape === 'aws') extra['x-amzn-errortype'] = awsErrorType(status);
+  if (status === 429) extra['retry-after'] = '1';
+  sendJson(res, status, errorBody(shape, status, message), { ...extra, ...headers });
 }

@@ -68,3 +68,20 @@ export function jsonPayloads(messages: readonly SseMessage[]): Record<string, un
     .filter((m) => m.data !== '[DONE]')
     .map((m) => JSON.parse(m.data) as Record<string, unknown>);
 }
+
+/** Reads a response body's bytes to its end or to a transport error, which is returned rather than thrown. */
+export async function readBodyBytes(res: Response): Promise<{ bytes: Buffer; error: unknown }> {
+  const parts: Uint8Array[] = [];
+  if (!res.body) return { bytes: Buffer.alloc(0), error: undefined };
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+  } catch (error) {
+    return { bytes: Buffer.concat(parts), error };
+  }
+  return { bytes: Buffer.concat(parts), error: undefined };
+}
