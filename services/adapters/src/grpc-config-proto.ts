@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import {
-  PROVIDER_IDS,
+  isProviderId,
   type Channel,
   type ConfigSnapshot,
   type KeyRecord,
@@ -21,6 +21,8 @@ export interface SnapshotMessage {
     name: string;
     provider: string;
     base_url: string;
+    /** Absent only in snapshot files a relay saved before the field existed. */
+    options?: Record<string, string>;
     models: string[];
     model_mapping: Record<string, string>;
     priority: number;
@@ -87,6 +89,7 @@ export function snapshotToMessage(s: ConfigSnapshot, epoch: string): SnapshotMes
       name: c.name,
       provider: c.provider,
       base_url: c.baseUrl,
+      options: c.options,
       models: c.models,
       model_mapping: c.modelMapping,
       priority: c.priority,
@@ -115,7 +118,7 @@ export function snapshotToMessage(s: ConfigSnapshot, epoch: string): SnapshotMes
 }
 
 function providerOf(p: string): ProviderId {
-  if ((PROVIDER_IDS as readonly string[]).includes(p)) return p as ProviderId;
+  if (isProviderId(p)) return p;
   throw new Error(`snapshot names an unknown provider '${p}'`);
 }
 
@@ -125,6 +128,7 @@ export function messageToSnapshot(m: SnapshotMessage): ConfigSnapshot {
     name: c.name,
     provider: providerOf(c.provider),
     baseUrl: c.base_url,
+    options: { ...c.options },
     models: c.models,
     modelMapping: { ...c.model_mapping },
     priority: c.priority,

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigSnapshot, ConfigSource } from '@switchyard/core';
 import { GrpcConfigServer, GrpcConfigSource } from '@switchyard/adapters';
+import { snapshotToMessage } from '../src/grpc-config-proto.js';
+import { SnapshotFile } from '../src/snapshot-file.js';
 
 /** A control plane stand-in: a snapshot that tests replace by hand. */
 class FakeSource implements ConfigSource {
@@ -33,6 +35,7 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         name,
         provider: 'openai',
         baseUrl: 'http://127.0.0.1:9/v1',
+        options: {},
         models: ['gpt-4o', 'gpt-5*'],
         modelMapping: { alias: 'gpt-4o-mini' },
         priority: 10,
@@ -40,6 +43,55 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         group: 'default',
         enabled: true,
         accounts: [{ id: 11, channelId: 1, name: 'a', enabled: false, apiKey: 'sk-upstream-secret' }],
+      },
+      {
+        id: 2,
+        name: 'vertex',
+        provider: 'vertex',
+        baseUrl: 'https://europe-west4-aiplatform.googleapis.com',
+        options: {
+          project_id: 'switchyard-test',
+          location: 'europe-west4',
+          token_url: 'https://oauth2.googleapis.com/token',
+        },
+        models: ['gemini-2.5-pro'],
+        modelMapping: {},
+        priority: 0,
+        weight: 1,
+        group: 'vip',
+        enabled: true,
+        accounts: [
+          {
+            id: 21,
+            channelId: 2,
+            name: 'sa',
+            enabled: true,
+            apiKey:
+              '{"type":"service_account","client_email":"relay@switchyard-test.iam.gserviceaccount.com"}',
+          },
+        ],
+      },
+      {
+        id: 3,
+        name: 'bedrock',
+        provider: 'bedrock',
+        baseUrl: 'https://bedrock-runtime.eu-west-1.amazonaws.com',
+        options: { region: 'eu-west-1' },
+        models: ['anthropic.claude-3-5-sonnet-20240620-v1:0'],
+        modelMapping: {},
+        priority: 0,
+        weight: 1,
+        group: 'default',
+        enabled: true,
+        accounts: [
+          {
+            id: 31,
+            channelId: 3,
+            name: 'aws',
+            enabled: true,
+            apiKey: 'AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG',
+          },
+        ],
       },
     ],
     keys: [
@@ -176,6 +228,27 @@ describe('config over gRPC', () => {
     const live = nextSnapshot(c2);
     await serve(new FakeSource(snapshot(1, 'live')), `127.0.0.1:${first.port}`);
     expect((await live).channels[0]?.name).toBe('live');
+  });
+
+  it('when the snapshot file was saved before channels had options, then the relay starts from it with options {}', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-snapshot-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const snapshotFile = path.join(dir, 'snapshot.sealed');
+    const message = snapshotToMessage(snapshot(4), 'old-epoch');
+    for (const channel of message.channels) delete channel.options;
+    new SnapshotFile(snapshotFile, TOKEN).save(message);
+
+    const client = await GrpcConfigSource.connect({
+      address: '127.0.0.1:1',
+      internalToken: TOKEN,
+      snapshotFile,
+      startTimeoutMs: 200,
+      deadlineMs: 100,
+    });
+    cleanup.push(() => client.close());
+    const channels = client.current().channels;
+    expect(channels.map((c) => c.options)).toEqual([{}, {}, {}]);
+    expect(channels.map((c) => c.provider)).toEqual(['openai', 'vertex', 'bedrock']);
   });
 
   it('when the control plane goes away, then the relay keeps its snapshot, and takes the restarted one (versions restart) when it is back', async () => {

@@ -4,6 +4,7 @@ import { requireAdminToken } from './admin-auth.js';
 import { adminErrorHandler, adminNotFound } from './admin-errors.js';
 import { registerChannelRoutes } from './channel-routes.js';
 import { registerKeyRoutes } from './key-routes.js';
+import { registerProviderRoutes } from './provider-routes.js';
 import { registerUsageRoutes } from './usage-routes.js';
 
 /** Why 1 MiB: the largest admin body (a channel with 100 accounts and 1000 models) is far smaller. */
@@ -18,6 +19,7 @@ export function createAdminRouter(ctx: AdminContext, adminTokenHash: string): Ro
   const router = express.Router();
   router.use(requireAdminToken(adminTokenHash));
   router.use(express.json({ limit: BODY_LIMIT }));
+  registerProviderRoutes(router);
   registerChannelRoutes(router, ctx);
   registerKeyRoutes(router, ctx);
   registerUsageRoutes(router, ctx);

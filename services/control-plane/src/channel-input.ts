@@ -22,6 +22,13 @@ const accountInput = z.strictObject({
   api_key: z.string().trim().min(1, 'must not be empty').max(8192),
 });
 
+/**
+ * Provider options (`api_version`, `region`, ...): which keys a provider takes is checked against its
+ * catalogue entry once the provider is known (channel-options.ts). Why 2048 for values: a URL-valued
+ * option is as long as a base_url may be.
+ */
+const optionsField = z.record(z.string(), z.string().trim().min(1, 'must not be empty').max(2048));
+
 /** Why 100: a channel is one upstream; more accounts than that is a configuration mistake. */
 const accountsField = z.array(accountInput).min(1, 'must contain at least one account').max(100);
 
@@ -32,6 +39,7 @@ const channelFields = {
   name: nameField,
   provider: z.enum(PROVIDER_IDS),
   base_url: baseUrlField,
+  options: optionsField,
   models: modelListField,
   model_mapping: z.record(modelPatternField, modelPatternField),
   priority: int32,
@@ -42,9 +50,15 @@ const channelFields = {
   accounts: accountsField,
 };
 
-/** Body of POST /channels. Defaults (priority 0, weight 1, group 'default', enabled) are applied by the handler. */
+/**
+ * Body of POST /channels. Defaults (priority 0, weight 1, group 'default', enabled, no options) are
+ * applied by the handler; base_url and models default to the provider's (channel-settings.ts).
+ */
 export const channelCreateInput = z.strictObject({
   ...channelFields,
+  base_url: channelFields.base_url.optional(),
+  options: channelFields.options.optional(),
+  models: channelFields.models.optional(),
   model_mapping: channelFields.model_mapping.optional(),
   priority: channelFields.priority.optional(),
   weight: channelFields.weight.optional(),
@@ -53,6 +67,6 @@ export const channelCreateInput = z.strictObject({
 });
 export type ChannelCreateInput = z.output<typeof channelCreateInput>;
 
-/** Body of PATCH /channels/:id: any subset of the create fields; `accounts` replaces the list. */
+/** Body of PATCH /channels/:id: any subset of the create fields; `accounts` and `options` replace the old ones. */
 export const channelPatchInput = z.strictObject(channelFields).partial();
 export type ChannelPatchInput = z.output<typeof channelPatchInput>;

@@ -56,6 +56,7 @@ export class ChannelRepository {
           name: channel.name,
           provider: channel.provider,
           base_url: channel.baseUrl,
+          options: JSON.stringify(channel.options),
           models: JSON.stringify(channel.models),
           model_mapping: JSON.stringify(channel.modelMapping),
           priority: channel.priority,
@@ -72,31 +73,44 @@ export class ChannelRepository {
     });
   }
 
-  /** Applies `patch`; resolves undefined when the channel does not exist. */
-  async update(id: number, patch: ChannelPatch, now: number): Promise<StoredChannel | undefined> {
+  /**
+   * Applies `patch`, or the patch `patch(current)` computes from the channel as it is inside the
+   * transaction (a throw rolls the transaction back and propagates); resolves undefined when the
+   * channel does not exist.
+   */
+  async update(
+    id: number,
+    patch: ChannelPatch | ((current: StoredChannel) => ChannelPatch),
+    now: number,
+  ): Promise<StoredChannel | undefined> {
     return this.#db.transaction().execute(async (trx) => {
+      // Written first so the row is locked (MySQL) before it is read: a concurrent PATCH cannot change
+      // what `patch(current)` checked against before this one commits.
+      await trx.updateTable('channels').set({ updated_at: now }).where('id', '=', id).execute();
       // Checked by reading, not by the update's row count: MySQL may count only rows that changed.
-      const exists = await trx.selectFrom('channels').select('id').where('id', '=', id).executeTakeFirst();
-      if (exists === undefined) return undefined;
+      const current = await getChannel(trx, id);
+      if (current === undefined) return undefined;
+      const changes = typeof patch === 'function' ? patch(current) : patch;
       await trx
         .updateTable('channels')
         .set({
-          ...(patch.name !== undefined && { name: patch.name }),
-          ...(patch.provider !== undefined && { provider: patch.provider }),
-          ...(patch.baseUrl !== undefined && { base_url: patch.baseUrl }),
-          ...(patch.models !== undefined && { models: JSON.stringify(patch.models) }),
-          ...(patch.modelMapping !== undefined && { model_mapping: JSON.stringify(patch.modelMapping) }),
-          ...(patch.priority !== undefined && { priority: patch.priority }),
-          ...(patch.weight !== undefined && { weight: patch.weight }),
-          ...(patch.group !== undefined && { group_name: patch.group }),
-          ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
+          ...(changes.name !== undefined && { name: changes.name }),
+          ...(changes.provider !== undefined && { provider: changes.provider }),
+          ...(changes.baseUrl !== undefined && { base_url: changes.baseUrl }),
+          ...(changes.options !== undefined && { options: JSON.stringify(changes.options) }),
+          ...(changes.models !== undefined && { models: JSON.stringify(changes.models) }),
+          ...(changes.modelMapping !== undefined && { model_mapping: JSON.stringify(changes.modelMapping) }),
+          ...(changes.priority !== undefined && { priority: changes.priority }),
+          ...(changes.weight !== undefined && { weight: changes.weight }),
+          ...(changes.group !== undefined && { group_name: changes.group }),
+          ...(changes.enabled !== undefined && { enabled: changes.enabled ? 1 : 0 }),
           updated_at: now,
         })
         .where('id', '=', id)
         .execute();
-      if (patch.accounts !== undefined) {
+      if (changes.accounts !== undefined) {
         await trx.deleteFrom('accounts').where('channel_id', '=', id).execute();
-        await insertAccounts(trx, id, patch.accounts, now);
+        await insertAccounts(trx, id, changes.accounts, now);
       }
       return requireChannel(trx, id);
     });
@@ -167,6 +181,7 @@ function assemble(channels: ChannelRow[], accounts: AccountRow[]): StoredChannel
       name: row.name,
       provider: toProvider(row.provider),
       baseUrl: row.base_url,
+      options: row.options === null ? {} : parseStringRecord(row.options),
       models: parseStringArray(row.models),
       modelMapping: parseStringRecord(row.model_mapping),
       priority: Number(row.priority),

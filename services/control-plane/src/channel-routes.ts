@@ -2,8 +2,9 @@ import type { Router } from 'express';
 import { NotFoundError } from '@switchyard/core';
 import type { AdminContext } from './admin-context.js';
 import { parseInput } from './admin-errors.js';
-import type { ChannelPatch, NewAccount } from './channel-repository.js';
+import type { ChannelPatch, NewAccount, StoredChannel } from './channel-repository.js';
 import { channelCreateInput, channelPatchInput } from './channel-input.js';
+import { resolveChannelSettingsPatch, resolveNewChannelSettings } from './channel-settings.js';
 import { toChannelView } from './channel-view.js';
 import { parsePathId } from './path-id.js';
 
@@ -16,6 +17,19 @@ function toNewAccounts(
     name: a.name ?? `account-${i + 1}`,
     credential: ctx.secretBox.encrypt(a.api_key),
   }));
+}
+
+/** The stored accounts' credentials, decrypted for re-checking; undefined where decryption fails. */
+function storedCredentials(ctx: AdminContext, channel: StoredChannel) {
+  return channel.accounts.map((a) => {
+    let credential: string | undefined;
+    try {
+      credential = ctx.secretBox.decrypt(a.credential);
+    } catch {
+      credential = undefined;
+    }
+    return { name: a.name, credential };
+  });
 }
 
 function channelNotFound(raw: unknown): NotFoundError {
@@ -31,12 +45,17 @@ export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
 
   router.post('/channels', async (req, res) => {
     const input = parseInput(channelCreateInput, req.body, 'body');
+    const settings = resolveNewChannelSettings({
+      provider: input.provider,
+      base_url: input.base_url,
+      options: input.options,
+      models: input.models,
+      credentials: input.accounts.map((a) => a.api_key),
+    });
     const channel = await ctx.channels.create(
       {
         name: input.name,
-        provider: input.provider,
-        baseUrl: input.base_url,
-        models: input.models,
+        ...settings,
         modelMapping: input.model_mapping ?? {},
         priority: input.priority ?? 0,
         weight: input.weight ?? 1,
@@ -62,10 +81,8 @@ export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
     const id = parsePathId(req.params.id);
     if (id === undefined) throw channelNotFound(req.params.id);
     const input = parseInput(channelPatchInput, req.body, 'body');
-    const patch: ChannelPatch = {
+    const fields: ChannelPatch = {
       name: input.name,
-      provider: input.provider,
-      baseUrl: input.base_url,
       models: input.models,
       modelMapping: input.model_mapping,
       priority: input.priority,
@@ -74,7 +91,27 @@ export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
       enabled: input.enabled,
       accounts: input.accounts === undefined ? undefined : toNewAccounts(ctx, input.accounts),
     };
-    const channel = await ctx.channels.update(id, patch, ctx.now());
+    const channel = await ctx.channels.update(
+      id,
+      (current) => ({
+        ...fields,
+        ...resolveChannelSettingsPatch(
+          {
+            provider: current.provider,
+            baseUrl: current.baseUrl,
+            options: current.options,
+            storedCredentials: () => storedCredentials(ctx, current),
+          },
+          {
+            provider: input.provider,
+            base_url: input.base_url,
+            options: input.options,
+            credentials: input.accounts?.map((a) => a.api_key),
+          },
+        ),
+      }),
+      ctx.now(),
+    );
     if (channel === undefined) throw channelNotFound(req.params.id);
     await ctx.publish();
     ctx.logger.info({ channelId: id, fields: Object.keys(input) }, 'channel updated');

@@ -7,7 +7,10 @@ export interface ChannelView {
   id: number;
   name: string;
   provider: ProviderId;
+  /** The effective base URL: the channel's own, or its provider's default. */
   base_url: string;
+  /** Provider options as set on the channel (catalogue defaults are not filled in). */
+  options: Record<string, string>;
   models: string[];
   model_mapping: Record<string, string>;
   priority: number;
@@ -25,6 +28,7 @@ export function toChannelView(channel: StoredChannel): ChannelView {
     name: channel.name,
     provider: channel.provider,
     base_url: channel.baseUrl,
+    options: channel.options,
     models: channel.models,
     model_mapping: channel.modelMapping,
     priority: channel.priority,

@@ -43,6 +43,7 @@ export class SnapshotBuilder {
       name: channel.name,
       provider: channel.provider,
       baseUrl: channel.baseUrl,
+      options: channel.options,
       models: channel.models,
       modelMapping: channel.modelMapping,
       priority: channel.priority,

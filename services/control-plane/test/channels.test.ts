@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROVIDER_CATALOG, PROVIDER_IDS, type ProviderId } from '@switchyard/core';
 import { type AdminHarness, channelBody, dataOf, obj, startAdminHarness } from './admin-harness.js';
+import {
+  AWS_CREDENTIAL,
+  AWS_SECRET_ACCESS_KEY,
+  credentialFor,
+  PRIVATE_KEY_PIECE,
+} from './credential-fixtures.js';
 
 const SECRET = 'sk-upstream-secret-AAAAAAAAAAAA';
 
@@ -24,6 +31,7 @@ describe('admin /channels', () => {
       name: 'openai-main',
       provider: 'openai',
       base_url: 'https://api.openai.com/v1',
+      options: {},
       models: ['gpt-4o', 'gpt-4o-mini*'],
       model_mapping: {},
       priority: 0,
@@ -174,5 +182,250 @@ describe('admin /channels', () => {
         param: 'id',
       },
     });
+  });
+});
+
+/** What a channel of each provider is created with, and the base_url/models it must end up with. */
+interface ProviderCase {
+  provider: ProviderId;
+  body: Record<string, unknown>;
+  baseUrl: string;
+  models: string[];
+}
+
+const SPECIAL_CASES: Partial<Record<ProviderId, Omit<ProviderCase, 'provider'>>> = {
+  openai: {
+    body: {},
+    baseUrl: 'https://api.openai.com/v1',
+    models: [...PROVIDER_CATALOG.openai.defaultModels],
+  },
+  'azure-openai': {
+    body: {
+      base_url: 'https://my-resource.openai.azure.com/openai/',
+      options: { api_version: '2024-10-21' },
+      models: ['gpt-4o-deployment'],
+    },
+    baseUrl: 'https://my-resource.openai.azure.com/openai',
+    models: ['gpt-4o-deployment'],
+  },
+  anthropic: {
+    body: { options: { anthropic_version: '2023-06-01' } },
+    baseUrl: 'https://api.anthropic.com',
+    models: [...PROVIDER_CATALOG.anthropic.defaultModels],
+  },
+  gemini: {
+    body: {},
+    baseUrl: 'https://generativelanguage.googleapis.com',
+    models: [...PROVIDER_CATALOG.gemini.defaultModels],
+  },
+  bedrock: {
+    body: { options: { region: 'eu-west-1' }, models: ['anthropic.claude-3-5-sonnet-20240620-v1:0'] },
+    baseUrl: 'https://bedrock-runtime.eu-west-1.amazonaws.com',
+    models: ['anthropic.claude-3-5-sonnet-20240620-v1:0'],
+  },
+  vertex: {
+    body: {
+      options: {
+        project_id: 'switchyard-test',
+        location: 'europe-west4',
+        token_url: 'https://oauth2.googleapis.com/token',
+      },
+      models: ['gemini-2.5-pro'],
+    },
+    baseUrl: 'https://europe-west4-aiplatform.googleapis.com',
+    models: ['gemini-2.5-pro'],
+  },
+};
+
+/** One case per provider id; OpenAI-compatible presets take their catalogue defaults. */
+const PROVIDER_CASES: ProviderCase[] = PROVIDER_IDS.map((provider) => {
+  const special = SPECIAL_CASES[provider];
+  if (special !== undefined) return { provider, ...special };
+  const profile = PROVIDER_CATALOG[provider];
+  const hasModels = profile.defaultModels.length > 0;
+  return {
+    provider,
+    body: hasModels ? {} : { models: ['served-model'] },
+    baseUrl: profile.defaultBaseUrl ?? '',
+    models: hasModels ? [...profile.defaultModels] : ['served-model'],
+  };
+});
+
+describe('admin /channels for every provider', () => {
+  let h: AdminHarness;
+  beforeEach(async () => {
+    h = await startAdminHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function create(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const res = await h.call('POST', '/channels', { json: body });
+    expect(res.status, res.text).toBe(201);
+    return obj(res.body);
+  }
+
+  it.each(PROVIDER_CASES)(
+    'when a $provider channel is created without base_url or models where it has defaults, then they are filled, options are shown back and the credential is stored encrypted, never returned',
+    async ({ provider, body, baseUrl, models }) => {
+      const credential = credentialFor(provider);
+      const res = await h.call('POST', '/channels', {
+        json: { name: `${provider}-main`, provider, accounts: [{ api_key: credential }], ...body },
+      });
+      expect(res.status, res.text).toBe(201);
+      expect(obj(res.body)).toMatchObject({
+        provider,
+        base_url: baseUrl,
+        models,
+        options: body.options ?? {},
+      });
+      const got = await h.call('GET', `/channels/${String(obj(res.body).id)}`);
+      expect(got.body).toEqual(res.body);
+      for (const text of [res.text, got.text, h.logText()]) {
+        expect(text).not.toContain(credential);
+        expect(text).not.toContain(AWS_SECRET_ACCESS_KEY);
+        expect(text).not.toContain(PRIVATE_KEY_PIECE);
+      }
+      const [row] = await h.db.selectFrom('accounts').select('credential').execute();
+      expect(h.secretBox.decrypt(row?.credential ?? '')).toBe(credential);
+    },
+  );
+
+  it('every provider kind has a case above', () => {
+    expect(PROVIDER_CASES.map((c) => c.provider)).toEqual([...PROVIDER_IDS]);
+    expect(PROVIDER_CASES.every((c) => c.baseUrl.startsWith('http'))).toBe(true);
+  });
+
+  it('when a PATCH gives options, then they replace the old ones and are shown back', async () => {
+    const created = await create(
+      channelBody({
+        provider: 'anthropic',
+        base_url: undefined,
+        options: { anthropic_version: '2023-01-01' },
+      }),
+    );
+    const path = `/channels/${String(created.id)}`;
+    const res = await h.call('PATCH', path, { json: { options: { anthropic_version: '2023-06-01' } } });
+    expect(res.status).toBe(200);
+    expect(obj(res.body).options).toEqual({ anthropic_version: '2023-06-01' });
+    const cleared = await h.call('PATCH', path, { json: { options: {} } });
+    expect(obj(cleared.body).options).toEqual({});
+    expect(obj((await h.call('GET', path)).body).options).toEqual({});
+  });
+
+  it('when a Bedrock channel on the default base_url changes region, then its base_url follows', async () => {
+    const created = await create({
+      name: 'bedrock',
+      provider: 'bedrock',
+      models: ['amazon.nova-pro-v1:0'],
+      accounts: [{ api_key: AWS_CREDENTIAL }],
+    });
+    expect(created.base_url).toBe('https://bedrock-runtime.us-east-1.amazonaws.com');
+    const res = await h.call('PATCH', `/channels/${String(created.id)}`, {
+      json: { options: { region: 'ap-northeast-1' } },
+    });
+    expect(res.status).toBe(200);
+    expect(obj(res.body)).toMatchObject({
+      base_url: 'https://bedrock-runtime.ap-northeast-1.amazonaws.com',
+      options: { region: 'ap-northeast-1' },
+    });
+  });
+
+  it('when a channel with its own base_url changes provider, then the base_url is kept', async () => {
+    const created = await create(channelBody({ base_url: 'https://proxy.example.test/v1' }));
+    const res = await h.call('PATCH', `/channels/${String(created.id)}`, { json: { provider: 'deepseek' } });
+    expect(res.status).toBe(200);
+    expect(obj(res.body)).toMatchObject({ provider: 'deepseek', base_url: 'https://proxy.example.test/v1' });
+  });
+
+  it('when a channel on its default base_url changes provider, then it takes the new default and keeps its models', async () => {
+    const created = await create(channelBody({ base_url: undefined }));
+    const res = await h.call('PATCH', `/channels/${String(created.id)}`, {
+      json: { provider: 'anthropic', options: { anthropic_version: '2023-06-01' } },
+    });
+    expect(res.status).toBe(200);
+    expect(obj(res.body)).toMatchObject({
+      provider: 'anthropic',
+      base_url: 'https://api.anthropic.com',
+      options: { anthropic_version: '2023-06-01' },
+      models: created.models,
+    });
+  });
+
+  it('when a PATCH moves a channel to Bedrock with new AWS accounts, then the provider, default base_url and accounts change together', async () => {
+    const created = await create(channelBody({ base_url: undefined }));
+    const res = await h.call('PATCH', `/channels/${String(created.id)}`, {
+      json: { provider: 'bedrock', accounts: [{ api_key: AWS_CREDENTIAL }] },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(obj(res.body)).toMatchObject({
+      provider: 'bedrock',
+      base_url: 'https://bedrock-runtime.us-east-1.amazonaws.com',
+    });
+    expect(res.text).not.toContain(AWS_SECRET_ACCESS_KEY);
+    const rows = await h.db.selectFrom('accounts').select('credential').execute();
+    expect(rows.map((r) => h.secretBox.decrypt(r.credential))).toEqual([AWS_CREDENTIAL]);
+  });
+
+  it('when a channel row predates the options column (NULL), then it reads as options {}', async () => {
+    const created = await create(channelBody());
+    await h.db.updateTable('channels').set({ options: null }).where('id', '=', Number(created.id)).execute();
+    const got = await h.call('GET', `/channels/${String(created.id)}`);
+    expect(got.status).toBe(200);
+    expect(obj(got.body).options).toEqual({});
+  });
+});
+
+describe('admin /providers', () => {
+  let h: AdminHarness;
+  beforeEach(async () => {
+    h = await startAdminHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('when GET /providers is called, then every provider is listed with its defaults, options and credential kind', async () => {
+    const res = await h.call('GET', '/providers');
+    expect(res.status).toBe(200);
+    const providers = dataOf(res.body);
+    expect(providers.map((p) => p.id)).toEqual([...PROVIDER_IDS]);
+    const byId = new Map(providers.map((p) => [p.id, p]));
+    expect(byId.get('openai')).toMatchObject({
+      default_base_url: 'https://api.openai.com/v1',
+      credential: 'bearer',
+      options: {},
+      openai_compatible: true,
+    });
+    expect(byId.get('azure-openai')).toMatchObject({
+      default_base_url: null,
+      default_models: [],
+      credential: 'azure-api-key',
+      options: { api_version: { description: expect.any(String), default: '2024-10-21', required: false } },
+    });
+    expect(byId.get('bedrock')).toMatchObject({
+      default_base_url: 'https://bedrock-runtime.us-east-1.amazonaws.com',
+      credential: 'aws-sigv4',
+      options: { region: { default: 'us-east-1' } },
+    });
+    expect(byId.get('vertex')).toMatchObject({
+      default_base_url: 'https://us-central1-aiplatform.googleapis.com',
+      credential: 'google-service-account',
+      options: {
+        project_id: { default: null },
+        location: { default: 'us-central1' },
+        token_url: { default: null },
+      },
+    });
+    expect(byId.get('anthropic')).toMatchObject({
+      credential: 'anthropic-api-key',
+      openai_compatible: false,
+    });
+  });
+
+  it('when GET /providers is called without the admin token, then 401', async () => {
+    const res = await h.call('GET', '/providers', { token: null });
+    expect(res.status).toBe(401);
   });
 });

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Router } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminHarness, channelBody, startAdminHarness } from './admin-harness.js';
+import { PROVIDER_IDS } from '@switchyard/core';
+import { AWS_CREDENTIAL } from './credential-fixtures.js';
 import { checkSchema, type JsonSchema, resolveRef } from './json-schema-check.js';
 
 const doc = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as JsonSchema;
@@ -72,7 +74,7 @@ describe('openapi.json', () => {
 
   it('when the router and the document are compared, then they list exactly the same operations', () => {
     const fromRouter = routerOperations(h.controlPlane.adminRouter()).sort();
-    expect(fromRouter.length).toBeGreaterThanOrEqual(11);
+    expect(fromRouter.length).toBeGreaterThanOrEqual(12);
     expect(documentedOperations().sort()).toEqual(fromRouter);
   });
 
@@ -111,6 +113,39 @@ describe('openapi.json', () => {
     expect(checkSchema(patch, requestSchema('PATCH', '/channels/{id}'), doc)).toEqual([]);
     const patched = await h.call('PATCH', `/channels/${id}`, { json: patch });
     expect(checkSchema(patched.body, responseSchema('PATCH', '/channels/{id}', '200'), doc)).toEqual([]);
+  });
+
+  it('a channel with options and provider defaults (no base_url, no models) matches its documented schemas, create and patch', async () => {
+    const body = {
+      name: 'bedrock',
+      provider: 'bedrock',
+      options: { region: 'eu-west-1' },
+      models: ['amazon.nova-pro-v1:0'],
+      accounts: [{ api_key: AWS_CREDENTIAL }],
+    };
+    expect(checkSchema(body, requestSchema('POST', '/channels'), doc)).toEqual([]);
+    const created = await h.call('POST', '/channels', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/channels', '201'), doc)).toEqual([]);
+    const minimal = { name: 'anthropic', provider: 'anthropic', accounts: [{ api_key: 'sk-ant-x' }] };
+    expect(checkSchema(minimal, requestSchema('POST', '/channels'), doc)).toEqual([]);
+    expect((await h.call('POST', '/channels', { json: minimal })).status).toBe(201);
+    const patch = { options: { region: 'us-west-2' } };
+    expect(checkSchema(patch, requestSchema('PATCH', '/channels/{id}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', `/channels/${(created.body as { id: number }).id}`, {
+      json: patch,
+    });
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/channels/{id}', '200'), doc)).toEqual([]);
+  });
+
+  it('the documented provider enum is exactly PROVIDER_IDS, and GET /providers matches its schema', async () => {
+    expect(resolveRef('#/components/schemas/ProviderId', doc).enum).toEqual([...PROVIDER_IDS]);
+    const res = await h.call('GET', '/providers');
+    expect(res.status).toBe(200);
+    expect(checkSchema(res.body, responseSchema('GET', '/providers', '200'), doc)).toEqual([]);
+    expect(
+      checkSchema({ data: [{ id: 'cohere' }] }, responseSchema('GET', '/providers', '200'), doc),
+    ).not.toEqual([]);
   });
 
   it('real key responses (create, get, list) match their documented schemas', async () => {

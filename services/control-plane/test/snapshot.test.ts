@@ -6,6 +6,7 @@ import { createNodeSqliteDialect } from '@switchyard/adapters';
 import { type ConfigSnapshot, type DB, hashKey, migrateToLatest, SecretBox } from '@switchyard/core';
 import { ControlPlane } from '@switchyard/control-plane';
 import { type AdminHarness, channelBody, obj, startAdminHarness } from './admin-harness.js';
+import { AWS_CREDENTIAL, serviceAccountKey } from './credential-fixtures.js';
 
 describe('config snapshot', () => {
   let h: AdminHarness;
@@ -37,6 +38,7 @@ describe('config snapshot', () => {
         name: 'openai-main',
         provider: 'openai',
         baseUrl: 'https://api.openai.com/v1',
+        options: {},
         models: ['gpt-4o', 'gpt-4o-mini*'],
         modelMapping: { 'gpt-4': 'gpt-4o' },
         priority: 2,
@@ -54,6 +56,57 @@ describe('config snapshot', () => {
         ],
       },
     ]);
+  });
+
+  it('when a Vertex channel is created with options, then the snapshot carries its options, defaulted base_url and decrypted service-account key', async () => {
+    const key = serviceAccountKey();
+    const options = {
+      project_id: 'switchyard-test',
+      location: 'europe-west4',
+      token_url: 'https://oauth2.googleapis.com/token',
+    };
+    const created = await h.call('POST', '/channels', {
+      json: {
+        name: 'vertex',
+        provider: 'vertex',
+        models: ['gemini-2.5-pro'],
+        options,
+        accounts: [{ api_key: key }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const [channel] = h.controlPlane.configSource.current().channels;
+    expect(channel).toMatchObject({
+      provider: 'vertex',
+      baseUrl: 'https://europe-west4-aiplatform.googleapis.com',
+      options,
+      models: ['gemini-2.5-pro'],
+    });
+    expect(channel?.accounts.map((a) => a.apiKey)).toEqual([key]);
+  });
+
+  it('when a channel options are changed by PATCH, then the next snapshot has the new options and base_url', async () => {
+    const created = obj(
+      (
+        await h.call('POST', '/channels', {
+          json: {
+            name: 'bedrock',
+            provider: 'bedrock',
+            models: ['m'],
+            accounts: [{ api_key: AWS_CREDENTIAL }],
+          },
+        })
+      ).body,
+    );
+    expect(h.controlPlane.configSource.current().channels[0]?.options).toEqual({});
+    await h.call('PATCH', `/channels/${String(created.id)}`, {
+      json: { options: { region: 'eu-central-1' } },
+    });
+    expect(h.controlPlane.configSource.current().channels[0]).toMatchObject({
+      options: { region: 'eu-central-1' },
+      baseUrl: 'https://bedrock-runtime.eu-central-1.amazonaws.com',
+      accounts: [expect.objectContaining({ apiKey: AWS_CREDENTIAL })],
+    });
   });
 
   it('a created key is in the snapshot as its hash, with models, expiry and group', async () => {

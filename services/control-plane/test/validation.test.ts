@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { type AdminHarness, channelBody, obj, startAdminHarness } from './admin-harness.js';
+import {
+  AWS_ACCESS_KEY_ID,
+  AWS_CREDENTIAL,
+  AWS_SECRET_ACCESS_KEY,
+  PRIVATE_KEY_PIECE,
+  RSA_PRIVATE_KEY_PEM,
+  serviceAccountKey,
+} from './credential-fixtures.js';
 
 /** The error object of a 4xx/5xx body. */
 function errorOf(body: unknown): Record<string, unknown> {
@@ -16,11 +25,52 @@ describe('admin request validation', () => {
   });
 
   it.each([
-    ['models missing', { models: undefined }, 'models'],
+    [
+      'models missing for a provider without default models',
+      { models: undefined, provider: 'openrouter' },
+      'models',
+    ],
     ['models empty', { models: [] }, 'models'],
     ['models with an empty name', { models: ['gpt-4o', ''] }, 'models.1'],
     ['name missing', { name: undefined }, 'name'],
-    ['unknown provider', { provider: 'anthropic' }, 'provider'],
+    ['unknown provider', { provider: 'cohere' }, 'provider'],
+    [
+      'an option the provider does not take',
+      { options: { api_version: '2024-10-21' } },
+      'options.api_version',
+    ],
+    [
+      'an option of another provider',
+      { provider: 'anthropic', options: { region: 'us-east-1' } },
+      'options.region',
+    ],
+    [
+      'an empty option value',
+      { provider: 'anthropic', options: { anthropic_version: ' ' } },
+      'options.anthropic_version',
+    ],
+    [
+      'an option value over 2048 characters',
+      { provider: 'anthropic', options: { anthropic_version: 'x'.repeat(2049) } },
+      'options.anthropic_version',
+    ],
+    [
+      'a non-string option value',
+      { provider: 'anthropic', options: { anthropic_version: 20230601 } },
+      'options.anthropic_version',
+    ],
+    ['options as an array', { options: ['region'] }, 'options'],
+    [
+      'a region that is not a DNS label',
+      { provider: 'bedrock', models: ['m'], options: { region: 'evil.example/x' } },
+      'options.region',
+    ],
+    [
+      'an option value with a newline',
+      { provider: 'anthropic', options: { anthropic_version: '2023-06-01\r\nx-evil: 1' } },
+      'options.anthropic_version',
+    ],
+    ['an account key with a space', { accounts: [{ api_key: 'sk-one two' }] }, 'accounts.0.api_key'],
     ['base_url not a URL', { base_url: 'not a url' }, 'base_url'],
     ['base_url not http(s)', { base_url: 'ftp://files.example.com' }, 'base_url'],
     ['base_url with credentials', { base_url: 'https://user:pass@api.example.com' }, 'base_url'],
@@ -64,6 +114,231 @@ describe('admin request validation', () => {
     expect(
       await h.db.selectFrom('channels').select('id').where('base_url', 'like', '%169.254%').execute(),
     ).toEqual([]);
+  });
+
+  it('POST /channels for azure-openai without base_url → 400 "base_url is required for azure-openai", nothing stored', async () => {
+    const res = await h.call('POST', '/channels', {
+      json: channelBody({ name: 'azure-no-url', provider: 'azure-openai', base_url: undefined }),
+    });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body)).toMatchObject({
+      param: 'base_url',
+      code: 'invalid_request',
+      message: expect.stringContaining('base_url is required for azure-openai'),
+    });
+    expect(
+      await h.db.selectFrom('channels').select('id').where('name', '=', 'azure-no-url').execute(),
+    ).toEqual([]);
+  });
+
+  it.each([
+    'http://169.254.169.254/token',
+    'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token',
+    'http://[fe80::1]/token',
+    'https://oauth2.googleapis.com/token?x=1',
+    'file:///etc/passwd',
+  ])(
+    'POST /channels for vertex with the token_url option %s → 400 naming options.token_url',
+    async (token_url) => {
+      const res = await h.call('POST', '/channels', {
+        json: {
+          name: 'vertex',
+          provider: 'vertex',
+          models: ['gemini-2.5-pro'],
+          options: { token_url },
+          accounts: [{ api_key: serviceAccountKey() }],
+        },
+      });
+      expect(res.status).toBe(400);
+      expect(errorOf(res.body).param).toBe('options.token_url');
+    },
+  );
+
+  it('POST /channels with an unknown option key → 400 whose message names the key and the keys the provider takes', async () => {
+    const res = await h.call('POST', '/channels', {
+      json: channelBody({ provider: 'azure-openai', options: { apiVersion: '2024-10-21' } }),
+    });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body)).toMatchObject({
+      param: 'options.apiVersion',
+      message: expect.stringMatching(/apiVersion.*azure-openai.*api_version/),
+    });
+  });
+
+  it.each([
+    ['an OpenAI-style key', 'sk-not-an-aws-key-AAAAAAAAAAAA'],
+    ['four colon-separated parts', `${AWS_CREDENTIAL}:token:extra`],
+    ['an empty secret', `${AWS_ACCESS_KEY_ID}:`],
+    ['an access key id with a slash', `AKIA/EXAMPLE:${AWS_SECRET_ACCESS_KEY}`],
+    ['JSON without the secret', JSON.stringify({ access_key_id: AWS_ACCESS_KEY_ID })],
+    [
+      'JSON with another field',
+      JSON.stringify({
+        access_key_id: AWS_ACCESS_KEY_ID,
+        secret_access_key: AWS_SECRET_ACCESS_KEY,
+        region: 'x',
+      }),
+    ],
+    [
+      'JSON with a numeric session token',
+      JSON.stringify({
+        access_key_id: AWS_ACCESS_KEY_ID,
+        secret_access_key: AWS_SECRET_ACCESS_KEY,
+        session_token: 1,
+      }),
+    ],
+    [
+      'truncated JSON',
+      `{"access_key_id":"${AWS_ACCESS_KEY_ID}","secret_access_key":"${AWS_SECRET_ACCESS_KEY}`,
+    ],
+  ])(
+    'POST /channels for bedrock with %s as the credential → 400 naming the account, the secret not echoed',
+    async (_case, api_key) => {
+      const res = await h.call('POST', '/channels', {
+        json: { name: 'bedrock-bad', provider: 'bedrock', models: ['m'], accounts: [{ api_key }] },
+      });
+      expect(res.status).toBe(400);
+      expect(errorOf(res.body)).toMatchObject({
+        param: 'accounts.0.api_key',
+        message: expect.stringMatching(/AWS/),
+      });
+      expect(res.text).not.toContain(AWS_SECRET_ACCESS_KEY);
+      expect(res.text).not.toContain(AWS_ACCESS_KEY_ID);
+      expect(res.text).not.toContain('sk-not-an-aws-key');
+      expect(
+        await h.db.selectFrom('channels').select('id').where('name', '=', 'bedrock-bad').execute(),
+      ).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['AWS credentials', { api_key: AWS_CREDENTIAL }],
+    ['a session token', { api_key: `${AWS_CREDENTIAL}:IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH` }],
+    [
+      'the JSON form',
+      {
+        api_key: JSON.stringify({
+          access_key_id: AWS_ACCESS_KEY_ID,
+          secret_access_key: AWS_SECRET_ACCESS_KEY,
+          session_token: 'IQoJb3JpZ2luX2VjEJr',
+        }),
+      },
+    ],
+  ])('POST /channels for bedrock with %s → 201', async (_case, account) => {
+    const res = await h.call('POST', '/channels', {
+      json: { name: 'bedrock-ok', provider: 'bedrock', models: ['m'], accounts: [account] },
+    });
+    expect(res.status, res.text).toBe(201);
+  });
+
+  const ecKey = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
+
+  it.each([
+    ['not JSON', RSA_PRIVATE_KEY_PEM],
+    ['a JSON array', JSON.stringify([serviceAccountKey()])],
+    ['no client_email', serviceAccountKey({ client_email: undefined })],
+    ['no private_key', serviceAccountKey({ private_key: undefined })],
+    ['a private_key that is not PEM', serviceAccountKey({ private_key: PRIVATE_KEY_PIECE })],
+    [
+      'a corrupted PEM private_key',
+      serviceAccountKey({ private_key: RSA_PRIVATE_KEY_PEM.replace(PRIVATE_KEY_PIECE, 'AAAA') }),
+    ],
+    ['an EC private_key', serviceAccountKey({ private_key: ecKey })],
+    ['another key type', serviceAccountKey({ type: 'authorized_user' })],
+    ['a metadata token_uri', serviceAccountKey({ token_uri: 'http://169.254.169.254/token' })],
+  ])(
+    'POST /channels for vertex with a service-account key with %s → 400 naming the account, the key not echoed',
+    async (_case, api_key) => {
+      const res = await h.call('POST', '/channels', {
+        json: { name: 'vertex-bad', provider: 'vertex', models: ['gemini-2.5-pro'], accounts: [{ api_key }] },
+      });
+      expect(res.status).toBe(400);
+      expect(errorOf(res.body)).toMatchObject({
+        param: 'accounts.0.api_key',
+        message: expect.stringMatching(/service-account/),
+      });
+      expect(res.text).not.toContain(PRIVATE_KEY_PIECE);
+      expect(res.text).not.toContain('BEGIN');
+      expect(res.text).not.toContain('relay@switchyard-test');
+      expect(h.logText()).not.toContain(PRIVATE_KEY_PIECE);
+    },
+  );
+
+  it('POST /channels whose second account has a bad credential → 400 naming that account', async () => {
+    const res = await h.call('POST', '/channels', {
+      json: {
+        name: 'vertex',
+        provider: 'vertex',
+        models: ['gemini-2.5-pro'],
+        accounts: [{ api_key: serviceAccountKey() }, { api_key: 'AIzaSy-not-a-service-account' }],
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body).param).toBe('accounts.1.api_key');
+    expect(res.text).not.toContain('AIzaSy');
+  });
+
+  it('PATCH /channels/:id changing provider to bedrock while the stored key is an API key → 400 naming accounts, channel unchanged, key not echoed', async () => {
+    const created = obj(
+      (await h.call('POST', '/channels', { json: channelBody({ base_url: undefined }) })).body,
+    );
+    const path = `/channels/${String(created.id)}`;
+    const res = await h.call('PATCH', path, { json: { provider: 'bedrock', name: 'moved' } });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body)).toMatchObject({ param: 'accounts', message: expect.stringMatching(/bedrock/) });
+    expect(res.text).not.toContain('sk-upstream-secret');
+    expect(obj((await h.call('GET', path)).body)).toEqual(created);
+  });
+
+  it('PATCH /channels/:id changing provider while its options belong to the old one → 400 naming the option', async () => {
+    const created = obj(
+      (
+        await h.call('POST', '/channels', {
+          json: channelBody({ provider: 'azure-openai', options: { api_version: '2024-10-21' } }),
+        })
+      ).body,
+    );
+    const path = `/channels/${String(created.id)}`;
+    const res = await h.call('PATCH', path, { json: { provider: 'openai' } });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body).param).toBe('options.api_version');
+    const fixed = await h.call('PATCH', path, { json: { provider: 'openai', options: {} } });
+    expect(fixed.status).toBe(200);
+    expect(obj(fixed.body)).toMatchObject({ provider: 'openai', options: {}, base_url: created.base_url });
+  });
+
+  it('PATCH /channels/:id moving a default-base_url channel to azure-openai without base_url → 400 naming base_url', async () => {
+    const created = obj(
+      (await h.call('POST', '/channels', { json: channelBody({ base_url: undefined }) })).body,
+    );
+    const path = `/channels/${String(created.id)}`;
+    const res = await h.call('PATCH', path, { json: { provider: 'azure-openai' } });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body)).toMatchObject({
+      param: 'base_url',
+      message: expect.stringContaining('base_url is required for azure-openai'),
+    });
+    expect(obj((await h.call('GET', path)).body)).toEqual(created);
+  });
+
+  it('PATCH /channels/:id with accounts of the wrong form for the channel provider → 400 naming the account', async () => {
+    const created = obj(
+      (
+        await h.call('POST', '/channels', {
+          json: { name: 'b', provider: 'bedrock', models: ['m'], accounts: [{ api_key: AWS_CREDENTIAL }] },
+        })
+      ).body,
+    );
+    const res = await h.call('PATCH', `/channels/${String(created.id)}`, {
+      json: { accounts: [{ api_key: AWS_CREDENTIAL }, { api_key: 'sk-plain-key' }] },
+    });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body).param).toBe('accounts.1.api_key');
+    expect(res.text).not.toContain(AWS_SECRET_ACCESS_KEY);
   });
 
   it.each([

@@ -1,6 +1,7 @@
-/** Upstream provider kinds. Only OpenAI-compatible upstreams exist so far; the field is already the switch. */
-export const PROVIDER_IDS = ['openai'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+import type { ProviderId } from './provider-catalog.js';
+
+/** Provider-specific channel settings (see PROVIDER_CATALOG's `options`): Azure's api_version, Bedrock's region, ... */
+export type ChannelOptions = Record<string, string>;
 
 /** An upstream account of a channel, with its credential decrypted: lives only in relay memory. */
 export interface ChannelAccount {
@@ -8,6 +9,7 @@ export interface ChannelAccount {
   channelId: number;
   name: string;
   enabled: boolean;
+  /** The decrypted credential; its form depends on the provider's CredentialKind. */
   apiKey: string;
 }
 
@@ -15,7 +17,9 @@ export interface Channel {
   id: number;
   name: string;
   provider: ProviderId;
+  /** The channel's base URL, or the provider's default when the channel set none. */
   baseUrl: string;
+  options: ChannelOptions;
   /** Exact model names or `*` globs (`gpt-4o*`). */
   models: string[];
   /** Client model → upstream model. A mapped client model is served even if `models` does not list it. */

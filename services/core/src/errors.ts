@@ -134,3 +134,28 @@ export class InternalError extends GatewayError {
     });
   }
 }
+
+/**
+ * The upstream refused the request itself (a non-retryable 4xx) while the gateway was converting
+ * between formats: its status and message are relayed in the caller's format.
+ */
+export class UpstreamRejectedError extends GatewayError {
+  readonly upstreamStatus: number;
+  constructor(upstreamStatus: number, message: string) {
+    super(message, {
+      code: `upstream_http_${upstreamStatus}`,
+      status: upstreamStatus,
+      type: errorTypeForStatus(upstreamStatus),
+    });
+    this.upstreamStatus = upstreamStatus;
+  }
+}
+
+/** OpenAI's error `type` for an HTTP status. */
+export function errorTypeForStatus(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'api_error';
+  return 'invalid_request_error';
+}

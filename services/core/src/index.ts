@@ -1,5 +1,7 @@
 export * from './errors.js';
 export * from './domain.js';
+export * from './provider-catalog.js';
+export { ADDRESS_CLASSES, classifyAddress, type AddressClass } from './address-policy.js';
 export type { ConfigSource, CoordinationStore, UsageBus } from './ports.js';
 export { matchesModel, matchesAnyModel, isGlob } from './model-match.js';
 export {

@@ -9,6 +9,8 @@ export interface ChannelsTable {
   name: string;
   provider: string;
   base_url: string;
+  /** JSON object of provider options (string values); NULL in rows older than the column, read as `{}`. */
+  options: string | null;
   /** JSON array of model names / globs. */
   models: string;
   /** JSON object client model → upstream model. */

@@ -1,6 +1,33 @@
-export type { ProviderAdapter, UpstreamTarget, UpstreamOperation } from './provider-adapter.js';
+export type {
+  ProviderAdapter,
+  ProviderDeps,
+  PreparedRequest,
+  UpstreamCall,
+  UpstreamTarget,
+  UpstreamOperation,
+  Unframer,
+} from './provider-adapter.js';
+export type * from './canonical/types.js';
+export { WIRE_FORMATS, emptyUsage } from './canonical/types.js';
+export type {
+  ClientCodec,
+  ClientRequestContext,
+  FramedEvent,
+  RenderContext,
+  StreamDecoder,
+  StreamEncoder,
+  UpstreamCodec,
+} from './canonical/codec.js';
 export { PROVIDERS, providerFor } from './registry.js';
 export { SseParser, type SseEvent } from './sse/sse-parser.js';
-export { OpenAIChatStreamTap } from './openai/stream.js';
-export { readOpenAIUsage, type TokenUsage } from './openai/usage.js';
-export { renderOpenAIError, type OpenAIErrorBody } from './openai/errors.js';
+export { OpenAIChatStreamTap } from './formats/openai-chat/stream-tap.js';
+export { readOpenAIUsage, type TokenUsage } from './formats/openai-chat/usage.js';
+export { renderOpenAIError, type OpenAIErrorBody } from './formats/openai-chat/errors.js';
+export {
+  CLIENT_CODECS,
+  UPSTREAM_CODECS,
+  upstreamCodecFor,
+  type ClientFormat,
+  type UpstreamFormat,
+} from './formats/registry.js';
+export { countTokensEstimate } from './formats/anthropic-messages/index.js';

@@ -14,12 +14,16 @@ export class KeyAuthenticator {
     this.#byHash = next;
   }
 
-  /** Returns the key presented as `Authorization: Bearer` or `x-api-key`, or throws a 401. */
-  authenticate(headers: IncomingHttpHeaders, now: number): KeyRecord {
-    const presented = presentedKey(headers);
+  /**
+   * Returns the key presented as `Authorization: Bearer`, `x-api-key` (Anthropic clients),
+   * `x-goog-api-key` or, where the route allows it, the `key` query parameter (Gemini clients), or
+   * throws a 401.
+   */
+  authenticate(headers: IncomingHttpHeaders, now: number, queryKey: string | null = null): KeyRecord {
+    const presented = presentedKey(headers) ?? queryKey;
     if (presented === null) {
       throw new AuthenticationError(
-        'You did not provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".',
+        'You did not provide an API key. Send it as "Authorization: Bearer <key>", "x-api-key: <key>" or "x-goog-api-key: <key>".',
         'missing_api_key',
       );
     }
@@ -39,7 +43,9 @@ function presentedKey(headers: IncomingHttpHeaders): string | null {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     if (m !== null) return m[1] ?? null;
   }
-  const x = headers['x-api-key'];
-  if (typeof x === 'string' && x.trim() !== '') return x.trim();
+  for (const name of ['x-api-key', 'x-goog-api-key'] as const) {
+    const x = headers[name];
+    if (typeof x === 'string' && x.trim() !== '') return x.trim();
+  }
   return null;
 }

@@ -1,5 +1,6 @@
 import type { CoordinationStore } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { ImageFetcher } from './image-fetcher.js';
 import type { KeyAuthenticator } from './key-authenticator.js';
 import type { RelayMetrics } from './relay-metrics.js';
 import type { RoutingTable } from './routing-table.js';
@@ -12,6 +13,8 @@ export interface RelaySettings {
   /** Most upstream attempts for one request (the first try included). */
   maxAttempts: number;
   timeouts: UpstreamTimeouts;
+  /** Image URLs an upstream format needs inline: limits, and address classes admitted besides public ones. */
+  images?: { maxBytes: number; timeoutMs: number; allow: ReadonlyArray<'loopback' | 'private'> };
 }
 
 /** What request handlers share. */
@@ -21,6 +24,7 @@ export interface RelayContext {
   routing: RoutingTable;
   coordination: CoordinationStore;
   upstream: UpstreamClient;
+  images: ImageFetcher;
   metrics: RelayMetrics;
   logger: Logger;
 }

@@ -4,14 +4,18 @@ import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import {
+  GatewayError,
   NotFoundError,
-  matchesAnyModel,
   type ConfigSource,
   type CoordinationStore,
   type UsageBus,
 } from '@switchyard/core';
-import { renderOpenAIError } from '@switchyard/providers';
-import { handleChatCompletions } from './chat-completions.js';
+import { CLIENT_CODECS, type ClientFormat } from '@switchyard/providers';
+import { handleCountTokens } from './count-tokens.js';
+import { handleGeneration, type GenerationEndpoint } from './generation.js';
+import { ImageFetcher } from './image-fetcher.js';
+import { handleModels } from './model-routes.js';
+import { handleOpenAIOperation } from './openai-operations.js';
 import { KeyAuthenticator } from './key-authenticator.js';
 import { RelayMetrics } from './relay-metrics.js';
 import type { RelayContext, RelaySettings } from './relay-context.js';
@@ -27,6 +31,8 @@ export interface RelayOptions {
   logger: Logger;
   registry: Registry;
   settings: RelaySettings;
+  /** Fetches image URLs that an upstream format needs inline; defaults to the SSRF-guarded fetcher. */
+  imageFetcher?: ImageFetcher;
 }
 
 type Handler = (
@@ -35,6 +41,23 @@ type Handler = (
   res: ServerResponse,
   state: RequestState,
 ) => Promise<void>;
+
+/** Routes whose requests are billed: each writes one usage event. */
+const BILLABLE = new Set([
+  '/v1/chat/completions',
+  '/v1/responses',
+  '/v1/messages',
+  '/v1beta/models:generateContent',
+  '/v1beta/models:streamGenerateContent',
+  '/v1/embeddings',
+  '/v1/completions',
+]);
+
+const ENDPOINTS: Record<string, GenerationEndpoint> = {
+  '/v1/chat/completions': { format: 'openai-chat', pathModel: null, pathStream: null, sse: true },
+  '/v1/responses': { format: 'openai-responses', pathModel: null, pathStream: null, sse: true },
+  '/v1/messages': { format: 'anthropic-messages', pathModel: null, pathStream: null, sse: true },
+};
 
 /** A caller-supplied request id is echoed only if it is short and plain (it lands in logs and headers). */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -66,6 +89,7 @@ export class Relay {
       routing,
       coordination: opts.coordination,
       upstream: new UpstreamClient(opts.settings.timeouts),
+      images: opts.imageFetcher ?? imageFetcherFor(opts.settings),
       metrics: new RelayMetrics(opts.registry),
       logger: opts.logger,
     };
@@ -78,15 +102,83 @@ export class Relay {
    */
   dispatch(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url ?? '';
-    if (!url.startsWith('/v1/')) return false;
+    const v1 = url.startsWith('/v1/');
+    if (!v1 && !url.startsWith('/v1beta/')) return false;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    if (path === '/v1/chat/completions' && req.method === 'POST') {
-      void this.#handle('/v1/chat/completions', handleChatCompletions, req, res);
-    } else if (path === '/v1/models' && (req.method === 'GET' || req.method === 'HEAD')) {
-      void this.#handle('/v1/models', handleModels, req, res);
+    const method = req.method;
+    if (v1) {
+      const ep = method === 'POST' ? ENDPOINTS[path] : undefined;
+      const errors: ClientFormat = path.startsWith('/v1/messages') ? 'anthropic-messages' : 'openai-chat';
+      if (ep !== undefined) {
+        void this.#handle(path, errors, (ctx, rq, rs, st) => handleGeneration(ctx, rq, rs, st, ep), req, res);
+      } else if (path === '/v1/messages/count_tokens' && method === 'POST') {
+        void this.#handle(path, errors, handleCountTokens, req, res);
+      } else if ((path === '/v1/embeddings' || path === '/v1/completions') && method === 'POST') {
+        const op = path === '/v1/embeddings' ? 'embeddings' : 'completions';
+        void this.#handle(
+          path,
+          errors,
+          (ctx, rq, rs, st) => handleOpenAIOperation(ctx, rq, rs, st, op),
+          req,
+          res,
+        );
+      } else if (
+        (path === '/v1/models' || path.startsWith('/v1/models/')) &&
+        (method === 'GET' || method === 'HEAD')
+      ) {
+        const shape = req.headers['anthropic-version'] === undefined ? 'openai' : 'anthropic';
+        const id = path === '/v1/models' ? null : decodePath(path.slice('/v1/models/'.length));
+        void this.#handle(
+          '/v1/models',
+          shape === 'anthropic' ? 'anthropic-messages' : 'openai-chat',
+          async (ctx, rq, rs, st) => handleModels(ctx, rq, rs, st, shape, id, null),
+          req,
+          res,
+        );
+      } else {
+        void this.#handle('unknown', errors, unknownRoute, req, res);
+      }
+      return true;
+    }
+    // Gemini: /v1beta/models, /v1beta/models/{model}, /v1beta/models/{model}:{method}
+    const rest = path.startsWith('/v1beta/models/') ? path.slice('/v1beta/models/'.length) : null;
+    const colon = rest === null ? -1 : rest.lastIndexOf(':');
+    const action = colon === -1 ? null : rest!.slice(colon + 1);
+    const search = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    if (
+      method === 'POST' &&
+      rest !== null &&
+      (action === 'generateContent' || action === 'streamGenerateContent')
+    ) {
+      const ep: GenerationEndpoint = {
+        format: 'gemini',
+        pathModel: decodePath(rest.slice(0, colon)),
+        pathStream: action === 'streamGenerateContent',
+        sse: search.get('alt') === 'sse',
+      };
+      void this.#handle(
+        `/v1beta/models:${action}`,
+        'gemini',
+        (ctx, rq, rs, st) => handleGeneration(ctx, rq, rs, st, ep),
+        req,
+        res,
+      );
+    } else if (
+      (method === 'GET' || method === 'HEAD') &&
+      (path === '/v1beta/models' || (rest !== null && colon === -1))
+    ) {
+      const id = rest === null ? null : decodePath(rest);
+      const key = search.get('key');
+      void this.#handle(
+        '/v1beta/models',
+        'gemini',
+        async (ctx, rq, rs, st) => handleModels(ctx, rq, rs, st, 'gemini', id, key === '' ? null : key),
+        req,
+        res,
+      );
     } else {
-      void this.#handle('unknown', unknownRoute, req, res);
+      void this.#handle('unknown', 'gemini', unknownRoute, req, res);
     }
     return true;
   }
@@ -107,7 +199,13 @@ export class Relay {
     await this.#ctx.upstream.close();
   }
 
-  async #handle(route: string, handler: Handler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(
+    route: string,
+    errors: ClientFormat,
+    handler: Handler,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const clientId = req.headers['x-request-id'];
     const clientRequestId =
       typeof clientId === 'string' && CLIENT_REQUEST_ID.test(clientId) ? clientId : null;
@@ -141,22 +239,33 @@ export class Relay {
     try {
       await handler(this.#ctx, req, res, state);
     } catch (err) {
-      this.#fail(state, res, err);
+      this.#fail(state, res, err, errors);
     } finally {
       this.#finish(state);
     }
   }
 
-  #fail(state: RequestState, res: ServerResponse, err: unknown): void {
-    const { status, body } = renderOpenAIError(err);
+  #fail(state: RequestState, res: ServerResponse, err: unknown, format: ClientFormat): void {
+    const { status, body } = CLIENT_CODECS[format].renderError(err);
     state.status = state.clientGone.signal.aborted ? 'aborted' : 'error';
-    state.error = state.clientGone.signal.aborted ? 'client_closed' : body.error.code;
+    state.error = state.clientGone.signal.aborted
+      ? 'client_closed'
+      : err instanceof GatewayError
+        ? err.code
+        : 'internal_error';
     state.httpStatus = status;
     if (status >= 500) {
       this.#ctx.logger.error({ request_id: state.requestId, err }, 'request failed');
     }
     if (res.headersSent) {
-      if (!res.writableEnded) res.end();
+      if (!res.writableEnded) {
+        // The stream already started: end it with the format's own error event.
+        res.end(
+          CLIENT_CODECS[format]
+            .createStreamEncoder({ model: state.model ?? '', includeUsage: false, sse: true })
+            .error(err),
+        );
+      }
       return;
     }
     const headers: Record<string, string> = {};
@@ -194,7 +303,7 @@ export class Relay {
       },
       'request',
     );
-    if (state.key !== null && state.model !== null && state.route === '/v1/chat/completions') {
+    if (state.key !== null && state.model !== null && BILLABLE.has(state.route)) {
       const u = state.usage;
       this.#bus.publish({
         requestId: state.requestId,
@@ -228,14 +337,21 @@ const unknownRoute: Handler = async (_ctx, req) => {
   throw new NotFoundError(`Unknown route: ${req.method} ${(req.url ?? '').split('?')[0]}`, 'unknown_route');
 };
 
-/** `GET /v1/models`: the models the presented key may use, in OpenAI's list shape. */
-const handleModels: Handler = async (ctx, req, res, state) => {
-  const key = ctx.auth.authenticate(req.headers, Date.now());
-  state.key = key;
-  const created = Math.floor(Date.now() / 1000);
-  const data = ctx.routing
-    .listModels(key.group)
-    .filter((id) => key.models === null || matchesAnyModel(key.models, id))
-    .map((id) => ({ id, object: 'model', created, owned_by: 'switchyard' }));
-  sendJson(res, 200, { object: 'list', data });
-};
+function imageFetcherFor(settings: RelaySettings): ImageFetcher {
+  const images = settings.images;
+  if (images === undefined) return new ImageFetcher();
+  const extra = new Set<string>(images.allow);
+  return new ImageFetcher({
+    maxBytes: images.maxBytes,
+    timeoutMs: images.timeoutMs,
+    allow: (cls) => cls === 'public' || extra.has(cls),
+  });
+}
+
+function decodePath(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

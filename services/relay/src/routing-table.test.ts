@@ -8,6 +8,7 @@ function channel(id: number, over: Partial<Channel> = {}): Channel {
     name: `ch${id}`,
     provider: 'openai',
     baseUrl: 'http://127.0.0.1:1/v1',
+    options: {},
     models: ['gpt-4o'],
     modelMapping: {},
     priority: 0,

@@ -1,6 +1,6 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { UpstreamError, UpstreamTimeoutError } from '@switchyard/core';
-import type { UpstreamTarget } from '@switchyard/providers';
+import type { PreparedRequest, UpstreamTarget } from '@switchyard/providers';
 
 /** Upstream timeouts, in milliseconds. */
 export interface UpstreamTimeouts {
@@ -69,6 +69,41 @@ export class UpstreamClient {
     } catch (err) {
       throw toUpstreamError(err);
     }
+  }
+
+  /** Sends a provider-prepared request (method, signed body and headers as the provider built them). */
+  async dispatch(prepared: PreparedRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+    try {
+      const res = await this.#agent.request({
+        origin: prepared.origin,
+        path: prepared.path,
+        method: prepared.method,
+        headers: prepared.headers,
+        body: prepared.method === 'GET' ? undefined : prepared.body,
+        signal,
+      });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw toUpstreamError(err);
+    }
+  }
+
+  /** A form-encoded POST for credential exchanges (Vertex's token endpoint); the body is read whole. */
+  async postForm(
+    url: string,
+    form: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string }> {
+    const u = new URL(url);
+    const res = await this.#agent.request({
+      origin: u.origin,
+      path: `${u.pathname}${u.search}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+      signal,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
   }
 
   get timeouts(): UpstreamTimeouts {

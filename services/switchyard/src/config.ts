@@ -60,6 +60,21 @@ export const CONFIG_SCHEMA = z.object({
   SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000)
     .default(300_000)
     .describe('Longest silence allowed between two chunks of an upstream body.'),
+  SWITCHYARD_IMAGE_FETCH_MAX_BYTES: int(1024, 100 * 1024 * 1024)
+    .default(20 * 1024 * 1024)
+    .describe(
+      'Largest image the relay fetches for an upstream that needs images inline (Gemini, Bedrock Converse) when the client sent a URL.',
+    ),
+  SWITCHYARD_IMAGE_FETCH_TIMEOUT_MS: int(100, 120_000)
+    .default(10_000)
+    .describe('Time allowed for fetching one such image, redirects included.'),
+  SWITCHYARD_IMAGE_FETCH_ALLOW: z
+    .string()
+    .regex(/^(loopback|private)(,(loopback|private))*$/, 'must be a comma list of: loopback, private')
+    .optional()
+    .describe(
+      'Address classes image URLs may resolve to besides public ones (`loopback`, `private`). Unset: public addresses only; link-local, metadata and reserved addresses are always refused. For development and tests.',
+    ),
   SWITCHYARD_INTERNAL_TOKEN: z
     .string()
     .min(16, 'must be at least 16 characters')
@@ -140,6 +155,7 @@ export interface SwitchyardConfig {
     bodyLimitBytes: number;
     maxAttempts: number;
     timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
+    images: { maxBytes: number; timeoutMs: number; allow: Array<'loopback' | 'private'> };
   };
   /** Settings of the distributed roles; null where unset. */
   internal: {
@@ -192,6 +208,11 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
         connectMs: c.SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS,
         firstByteMs: c.SWITCHYARD_UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
         idleMs: c.SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS,
+      },
+      images: {
+        maxBytes: c.SWITCHYARD_IMAGE_FETCH_MAX_BYTES,
+        timeoutMs: c.SWITCHYARD_IMAGE_FETCH_TIMEOUT_MS,
+        allow: (c.SWITCHYARD_IMAGE_FETCH_ALLOW?.split(',') ?? []) as Array<'loopback' | 'private'>,
       },
     },
     internal: {

@@ -7,11 +7,13 @@ import {
 } from 'kysely';
 import * as m0001 from './2026_11_23_0001_init.js';
 import * as m0002 from './2026_11_23_0002_usage_daily.js';
+import * as m0003 from './2026_11_24_0003_channel_options.js';
 
 /** Every migration, by its frozen name. Order is by name. */
 export const MIGRATIONS: Record<string, Migration> = {
   '2026_11_23_0001_init': m0001,
   '2026_11_23_0002_usage_daily': m0002,
+  '2026_11_24_0003_channel_options': m0003,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

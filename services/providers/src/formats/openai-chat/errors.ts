@@ -25,3 +25,25 @@ export function renderOpenAIError(err: unknown): { status: number; body: OpenAIE
     },
   };
 }
+
+/**
+ * The human message of an OpenAI-style error body (`{error: {message}}`; some compatible hosts send
+ * `{error: "text"}` or `{message}`), or null when the text carries none.
+ */
+export function openaiErrorMessage(text: string): string | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (Array.isArray(body)) body = body[0];
+  if (body === null || typeof body !== 'object') return null;
+  const { error, message } = body as { error?: unknown; message?: unknown };
+  if (typeof error === 'string' && error !== '') return error;
+  if (error !== null && typeof error === 'object') {
+    const m = (error as { message?: unknown }).message;
+    if (typeof m === 'string' && m !== '') return m;
+  }
+  return typeof message === 'string' && message !== '' ? message : null;
+}

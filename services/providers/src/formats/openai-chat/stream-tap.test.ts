@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OpenAIChatStreamTap, hasUsageObject } from './stream.js';
-import { SseParser } from '../sse/sse-parser.js';
+import { OpenAIChatStreamTap, hasUsageObject } from './stream-tap.js';
+import { SseParser } from '../../sse/sse-parser.js';
 
 const enc = { encode: (s: string) => Buffer.from(s, 'utf8') };
 const str = (b: Buffer | string) => b.toString();

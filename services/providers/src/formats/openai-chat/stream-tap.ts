@@ -1,4 +1,4 @@
-import { SseParser } from '../sse/sse-parser.js';
+import { SseParser } from '../../sse/sse-parser.js';
 import { readOpenAIUsage, type TokenUsage } from './usage.js';
 
 const EVENT_END = Buffer.from('\n\n');

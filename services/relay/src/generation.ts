@@ -1,0 +1,775 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import {
+  GatewayError,
+  InvalidRequestError,
+  ModelNotFoundError,
+  NoHealthyUpstreamError,
+  PermissionDeniedError,
+  RateLimitedError,
+  UpstreamError,
+  UpstreamRejectedError,
+  UpstreamTimeoutError,
+  matchesAnyModel,
+  type KeyRecord,
+} from '@switchyard/core';
+import {
+  CLIENT_CODECS,
+  OpenAIChatStreamTap,
+  SseParser,
+  providerFor,
+  readOpenAIUsage,
+  upstreamCodecFor,
+  type CanonicalRequest,
+  type CanonicalUsage,
+  type ClientCodec,
+  type ClientFormat,
+  type ProviderAdapter,
+  type ProviderDeps,
+  type RenderContext,
+  type StreamDecoder,
+  type StreamEncoder,
+  type TokenUsage,
+  type Unframer,
+  type UpstreamCodec,
+  type WireFormat,
+} from '@switchyard/providers';
+import type { Candidate } from './routing-table.js';
+import type { RelayContext } from './relay-context.js';
+import { parseJsonObject, readBody } from './body-reader.js';
+import { inlineImages } from './image-inliner.js';
+import { writeWithBackpressure } from './response-writer.js';
+import { toUpstreamError, type UpstreamResponse } from './upstream-client.js';
+import type { RequestState } from './request-state.js';
+import { TIMEOUT, headerValue, markAborted, sendAttempt, withTimeout } from './upstream-attempt.js';
+
+/** One client-facing generation endpoint: its wire format and what the URL says. */
+export interface GenerationEndpoint {
+  format: ClientFormat;
+  /** The model from the URL (Gemini), else null: it is the body's `model`. */
+  pathModel: string | null;
+  /** Streaming from the URL (Gemini's `:streamGenerateContent`), else null: the body's `stream`. */
+  pathStream: boolean | null;
+  /** Gemini `alt=sse`; true for every other format (their streams are always SSE). */
+  sse: boolean;
+}
+
+/** Client headers a provider may forward (see UpstreamCall.clientHeaders). */
+const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;
+
+/** The top-level field each format's body must carry as an array (checked before any upstream call). */
+const REQUIRED_ARRAY: Record<ClientFormat, string | null> = {
+  'openai-chat': 'messages',
+  'openai-responses': null,
+  'anthropic-messages': 'messages',
+  gemini: 'contents',
+};
+
+/** Everything one generation request carries from attempt to attempt. */
+class GenerationJob {
+  readonly codec: ClientCodec;
+  #canonical: CanonicalRequest | null = null;
+  #inlined = false;
+  /** Serialised passthrough body and the model it was serialised for. */
+  payload = '';
+  payloadModel: string | null = null;
+
+  constructor(
+    readonly ctx: RelayContext,
+    readonly res: ServerResponse,
+    readonly state: RequestState,
+    readonly ep: GenerationEndpoint,
+    readonly body: Record<string, unknown>,
+    readonly stream: boolean,
+    readonly includeUsage: boolean,
+    readonly clientHeaders: Record<string, string>,
+  ) {
+    this.codec = CLIENT_CODECS[ep.format];
+  }
+
+  /** The request in canonical form, parsed on first use (a passthrough never needs it). */
+  canonical(): CanonicalRequest {
+    this.#canonical ??= this.codec.parseRequest(this.body, {
+      ...(this.ep.pathModel === null ? {} : { model: this.ep.pathModel }),
+      ...(this.ep.pathStream === null ? {} : { stream: this.ep.pathStream }),
+    });
+    return this.#canonical;
+  }
+
+  /** The canonical request with every image URL fetched (once per request) through the SSRF guard. */
+  async inlinedCanonical(): Promise<CanonicalRequest> {
+    const req = this.canonical();
+    if (!this.#inlined) {
+      await inlineImages(req, (url) => this.ctx.images.fetchImage(url, this.state.clientGone.signal));
+      this.#inlined = true;
+    }
+    return req;
+  }
+
+  renderContext(): RenderContext {
+    return { model: this.state.model ?? '', includeUsage: this.includeUsage, sse: this.ep.sse };
+  }
+
+  deps(): ProviderDeps {
+    return {
+      now: Date.now,
+      postForm: (url, form, signal) => this.ctx.upstream.postForm(url, form, signal),
+    };
+  }
+}
+
+/**
+ * Generation in any client format (OpenAI Chat, OpenAI Responses, Anthropic Messages, Gemini): routes
+ * to a channel and account, converts through the canonical model when the upstream speaks another
+ * format (or passes the body through with only the model rewritten when it speaks the same one),
+ * relays the answer as it comes and fails over before the first byte.
+ */
+export async function handleGeneration(
+  ctx: RelayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: RequestState,
+  ep: GenerationEndpoint,
+): Promise<void> {
+  const key = ctx.auth.authenticate(
+    req.headers,
+    Date.now(),
+    ep.format === 'gemini' ? queryKey(req.url) : null,
+  );
+  state.key = key;
+  const body = parseJsonObject(await readBody(req, ctx.options.bodyLimitBytes));
+  const model = ep.pathModel ?? body.model;
+  if (typeof model !== 'string' || model === '') {
+    throw new InvalidRequestError("'model' is required and must be a non-empty string.", { param: 'model' });
+  }
+  state.model = model;
+  const required = REQUIRED_ARRAY[ep.format];
+  if (required !== null && !Array.isArray(body[required])) {
+    throw new InvalidRequestError(`'${required}' is required and must be an array.`, { param: required });
+  }
+  if (ep.format === 'openai-responses' && typeof body.input !== 'string' && !Array.isArray(body.input)) {
+    throw new InvalidRequestError("'input' is required and must be a string or an array.", {
+      param: 'input',
+    });
+  }
+  if (
+    ep.pathStream === null &&
+    body.stream !== undefined &&
+    body.stream !== null &&
+    typeof body.stream !== 'boolean'
+  ) {
+    throw new InvalidRequestError("'stream' must be a boolean.", { param: 'stream' });
+  }
+  checkModelAllowed(key, model);
+  if (!ctx.routing.serves(model, key.group)) throw new ModelNotFoundError(model);
+  state.modelLabel = model;
+
+  const stream = ep.pathStream ?? body.stream === true;
+  state.stream = stream;
+  let includeUsage = false;
+  if (stream && ep.format === 'openai-chat') {
+    const so = body.stream_options;
+    if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) {
+      throw new InvalidRequestError("'stream_options' must be an object.", { param: 'stream_options' });
+    }
+    includeUsage = (so as Record<string, unknown> | null | undefined)?.include_usage === true;
+  }
+  const clientHeaders: Record<string, string> = {};
+  for (const h of FORWARDED_HEADERS) {
+    const v = headerValue(req.headers[h]);
+    if (v !== undefined) clientHeaders[h] = v;
+  }
+  const job = new GenerationJob(ctx, res, state, ep, body, stream, includeUsage, clientHeaders);
+
+  const candidates = await ctx.routing.candidates(model, key.group, (channel) =>
+    ctx.coordination.nextCounter(`rr:channel:${channel.id}`),
+  );
+  const attempts = Math.min(candidates.length, ctx.options.maxAttempts);
+  let lastError: UpstreamError | null = null;
+  let refused: GatewayError | null = null;
+  for (let i = 0; i < attempts; i++) {
+    const c = candidates[i]!;
+    state.channelId = c.channel.id;
+    state.accountId = c.account.id;
+    state.upstreamModel = c.upstreamModel;
+    if (i > 0) state.attempts = i + 1;
+    const provider = providerFor(c.channel.provider);
+    const upFormat = provider.chatFormat(c.channel, c.upstreamModel);
+    // Gemini's JSON-array stream (no alt=sse) cannot be relayed from the SSE stream providers send.
+    const passthrough =
+      upFormat === ep.format &&
+      provider.passthrough(upFormat) &&
+      (ep.sse || !stream || ep.format !== 'gemini');
+    const outcome = passthrough
+      ? await passthroughAttempt(job, c, provider, upFormat)
+      : await convertedAttempt(job, c, provider, upFormat);
+    if (outcome === null) return;
+    if (!(outcome instanceof UpstreamError)) {
+      // This target cannot express the request; another channel's format may.
+      refused ??= outcome;
+      continue;
+    }
+    lastError = outcome;
+    if (state.clientGone.signal.aborted) return;
+    ctx.logger.warn(
+      {
+        request_id: state.requestId,
+        channel_id: c.channel.id,
+        account_id: c.account.id,
+        attempt: i + 1,
+        code: outcome.code,
+        upstream_status: outcome.upstreamStatus,
+      },
+      'upstream attempt failed; trying the next candidate',
+    );
+  }
+  throw refused ?? exhausted(lastError, model);
+}
+
+export function checkModelAllowed(key: KeyRecord, model: string): void {
+  if (key.models !== null && !matchesAnyModel(key.models, model)) {
+    throw new PermissionDeniedError(`This API key may not use the model '${model}'.`, 'model_not_allowed');
+  }
+}
+
+/** The error for a request whose every candidate failed before anything reached the client. */
+export function exhausted(last: UpstreamError | null, model: string): GatewayError {
+  if (last === null) return new NoHealthyUpstreamError(model);
+  if (last.upstreamStatus === 429) {
+    return new RateLimitedError(
+      `Every upstream account for '${model}' is rate limited; retry later.`,
+      last.cooldownMs,
+      last,
+    );
+  }
+  return last;
+}
+
+/** The `key` query parameter (Gemini clients may authenticate with `?key=`). */
+function queryKey(url: string | undefined): string | null {
+  const q = url?.indexOf('?') ?? -1;
+  if (url === undefined || q === -1) return null;
+  const v = new URLSearchParams(url.slice(q + 1)).get('key');
+  return v === null || v === '' ? null : v;
+}
+
+/**
+ * Same format on both sides: the client's body with only the model rewritten, the upstream's bytes
+ * relayed back. OpenAI Chat streams also ask for usage (stripped again if the client did not).
+ */
+async function passthroughAttempt(
+  job: GenerationJob,
+  c: Candidate,
+  provider: ProviderAdapter,
+  format: WireFormat,
+): Promise<UpstreamError | GatewayError | null> {
+  const { ctx, state, body } = job;
+  if (job.payloadModel !== c.upstreamModel) {
+    if (format !== 'gemini') body.model = c.upstreamModel;
+    if (format === 'openai-chat' && job.stream) {
+      // Ask for usage so every stream is billed; the extra chunk is stripped again if the client did not ask.
+      body.stream_options = {
+        ...((body.stream_options as object | null | undefined) ?? {}),
+        include_usage: true,
+      };
+    }
+    job.payloadModel = c.upstreamModel;
+  }
+  let prepared;
+  try {
+    prepared = await provider.prepare(
+      {
+        channel: c.channel,
+        account: c.account,
+        operation: 'chat',
+        format,
+        model: c.upstreamModel,
+        stream: job.stream,
+        body,
+        clientHeaders: job.clientHeaders,
+      },
+      job.deps(),
+    );
+  } catch (err) {
+    return asAttemptError(err);
+  }
+  const sent = await sendAttempt(ctx, c, prepared, state);
+  if (sent === null || sent instanceof UpstreamError) return sent;
+  const { up, t0 } = sent;
+  const codec = upstreamCodecFor(format);
+  const contentType = headerValue(up.headers['content-type']) ?? 'application/json';
+  if (up.status >= 400 || !job.stream || !contentType.includes('text/event-stream')) {
+    // A non-retryable 4xx is the upstream's verdict on the request itself: relay it as it is.
+    let text: string;
+    try {
+      text = await up.body.text();
+    } catch (err) {
+      if (state.clientGone.signal.aborted) return markAborted(state);
+      return toUpstreamError(err);
+    }
+    if (up.status < 400) recordUsage(state, usageOfJson(text, codec));
+    else {
+      state.status = 'error';
+      state.error = `upstream_http_${up.status}`;
+    }
+    state.httpStatus = up.status;
+    job.res.writeHead(up.status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(text),
+      'x-request-id': state.echoRequestId,
+    });
+    job.res.end(text);
+    return null;
+  }
+  if (format === 'openai-chat') return relayOpenAIStream(job, up, t0);
+  return relayRawStream(job, up, t0, codec!.createStreamDecoder());
+}
+
+/** Through the canonical model: client format → canonical → upstream format, and back. */
+async function convertedAttempt(
+  job: GenerationJob,
+  c: Candidate,
+  provider: ProviderAdapter,
+  format: WireFormat,
+): Promise<UpstreamError | GatewayError | null> {
+  const { ctx, state } = job;
+  const codec = upstreamCodecFor(format);
+  if (codec === null) {
+    return new UpstreamError(`The channel's provider speaks '${format}', which the gateway cannot send.`, {
+      retryable: true,
+      code: 'unsupported_upstream_format',
+    });
+  }
+  const canonical = job.canonical();
+  if (canonical.n > 1) {
+    throw new InvalidRequestError(
+      `'n' > 1 is supported only when the client and the upstream speak the same format; this model is served through a ${format} upstream.`,
+      { param: 'n' },
+    );
+  }
+  let upBody: Record<string, unknown>;
+  try {
+    const req = codec.needsInlineImages ? await job.inlinedCanonical() : canonical;
+    upBody = codec.buildRequest(req, c.upstreamModel);
+  } catch (err) {
+    if (err instanceof GatewayError && !(err instanceof UpstreamError) && err.status < 500) {
+      if (err.code === 'image_url_refused' || err.code === 'image_fetch_failed') throw err;
+      return err;
+    }
+    throw err;
+  }
+  let prepared;
+  try {
+    prepared = await provider.prepare(
+      {
+        channel: c.channel,
+        account: c.account,
+        operation: 'chat',
+        format,
+        model: c.upstreamModel,
+        stream: job.stream,
+        body: upBody,
+        clientHeaders: job.clientHeaders,
+      },
+      job.deps(),
+    );
+  } catch (err) {
+    return asAttemptError(err);
+  }
+  const sent = await sendAttempt(ctx, c, prepared, state);
+  if (sent === null || sent instanceof UpstreamError) return sent;
+  const { up, t0 } = sent;
+  const contentType = headerValue(up.headers['content-type']) ?? '';
+  const streamed =
+    contentType.includes('text/event-stream') || contentType.includes('application/vnd.amazon.eventstream');
+  if (up.status >= 400 || !job.stream || !streamed) {
+    let text: string;
+    try {
+      text = await up.body.text();
+    } catch (err) {
+      if (state.clientGone.signal.aborted) return markAborted(state);
+      return toUpstreamError(err);
+    }
+    if (up.status >= 400) {
+      state.error = `upstream_http_${up.status}`;
+      throw new UpstreamRejectedError(
+        up.status,
+        codec.errorMessage(text) ?? `The upstream answered HTTP ${up.status}.`,
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      return new UpstreamError('The upstream answered with a body that is not JSON.', {
+        retryable: true,
+        code: 'upstream_bad_response',
+        cause: err,
+      });
+    }
+    const answer = codec.parseResponse(parsed);
+    recordUsage(state, tokenUsage(answer.usage));
+    if (job.stream) {
+      // The upstream ignored streaming: replay the whole answer as the client's stream.
+      const encoder = job.codec.createStreamEncoder(job.renderContext());
+      let out = '';
+      for (const ev of responseEvents(answer)) out += encoder.push(ev);
+      writeStreamHead(job);
+      job.res.end(out);
+      return null;
+    }
+    state.httpStatus = 200;
+    const payload = JSON.stringify(job.codec.renderResponse(answer, job.renderContext()));
+    job.res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      'x-request-id': state.echoRequestId,
+    });
+    job.res.end(payload);
+    return null;
+  }
+  return relayConvertedStream(
+    job,
+    up,
+    t0,
+    provider.createUnframer(format),
+    codec.createStreamDecoder(),
+    job.codec.createStreamEncoder(job.renderContext()),
+  );
+}
+
+/** Errors from preparing a request (a failed token exchange) count as a failed attempt when retryable. */
+function asAttemptError(err: unknown): UpstreamError | GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new UpstreamError('Could not prepare the upstream request.', {
+    retryable: true,
+    code: 'upstream_prepare_failed',
+    cause: err,
+  });
+}
+
+function writeStreamHead(job: GenerationJob): void {
+  job.state.httpStatus = 200;
+  const json = job.ep.format === 'gemini' && !job.ep.sse;
+  job.res.writeHead(200, {
+    'content-type': json ? 'application/json; charset=utf-8' : 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': job.state.echoRequestId,
+  });
+}
+
+/** Awaits the first chunk within what is left of the first-byte timeout. */
+async function firstChunk(
+  job: GenerationJob,
+  up: UpstreamResponse,
+  it: AsyncIterator<Buffer>,
+  t0: number,
+): Promise<IteratorResult<Buffer> | UpstreamError | null> {
+  const firstByteLeft = Math.max(1, job.ctx.options.timeouts.firstByteMs - (performance.now() - t0));
+  try {
+    return await withTimeout(it.next(), firstByteLeft);
+  } catch (err) {
+    up.body.destroy();
+    if (job.state.clientGone.signal.aborted) return markAborted(job.state);
+    return err === TIMEOUT
+      ? new UpstreamTimeoutError('The upstream sent no data before the first-byte timeout.')
+      : toUpstreamError(err);
+  }
+}
+
+/** A writer that sends the status line with the first bytes and records time to first token. */
+function streamWriter(job: GenerationJob): {
+  send(text: Buffer | string): Promise<void>;
+  readonly started: boolean;
+} {
+  let started = false;
+  return {
+    get started() {
+      return started;
+    },
+    async send(text: Buffer | string): Promise<void> {
+      if (text.length === 0) return;
+      if (!started) {
+        started = true;
+        writeStreamHead(job);
+        job.ctx.metrics.timeToFirstToken.observe(
+          { model: job.state.modelLabel, channel: String(job.state.channelId) },
+          (performance.now() - job.state.started) / 1000,
+        );
+      }
+      const wait = writeWithBackpressure(job.res, text);
+      if (wait !== null) await wait;
+    },
+  };
+}
+
+function emptyStreamError(): UpstreamError {
+  return new UpstreamError('The upstream closed the stream without sending anything.', {
+    retryable: true,
+    code: 'upstream_empty_stream',
+  });
+}
+
+function streamCut(err: unknown): UpstreamError {
+  const broken = toUpstreamError(err);
+  if (broken instanceof UpstreamTimeoutError) return broken;
+  if (err instanceof UpstreamError && err.code === 'upstream_stream_error') return err;
+  return new UpstreamError('The upstream stream broke off.', {
+    retryable: false,
+    code: 'upstream_stream_cut',
+    cause: err,
+  });
+}
+
+/** OpenAI Chat passthrough: upstream bytes as they are, watched for usage. */
+async function relayOpenAIStream(
+  job: GenerationJob,
+  up: UpstreamResponse,
+  t0: number,
+): Promise<UpstreamError | null> {
+  const { state, res } = job;
+  const tap = new OpenAIChatStreamTap({ stripUsageChunk: !job.includeUsage });
+  const it = up.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await firstChunk(job, up, it, t0);
+  if (first === null || first instanceof UpstreamError) return first;
+  if (first.done) return emptyStreamError();
+  const out = streamWriter(job);
+  try {
+    await out.send(tap.push(first.value));
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      if (state.clientGone.signal.aborted) break;
+      await out.send(tap.push(next.value));
+    }
+    await out.send(tap.end());
+  } catch (err) {
+    recordUsage(state, tap.usage);
+    if (state.clientGone.signal.aborted) return markAborted(state);
+    // After the first byte nothing can be retried: end the stream with an error event the SDK understands.
+    return endWithError(job, out.started, streamCut(err), (e) =>
+      job.codec.createStreamEncoder(job.renderContext()).error(e),
+    );
+  }
+  recordUsage(state, tap.usage);
+  if (state.clientGone.signal.aborted) return markAborted(state);
+  if (!tap.sawDone) {
+    // The upstream ended without [DONE]: the client must not mistake a cut stream for a complete one.
+    const cut = new UpstreamError('The upstream stream ended early.', {
+      retryable: false,
+      code: 'upstream_stream_cut',
+    });
+    return endWithError(job, out.started, cut, (e) =>
+      job.codec.createStreamEncoder(job.renderContext()).error(e),
+    );
+  }
+  res.end();
+  return null;
+}
+
+/** Anthropic / Gemini passthrough: whole SSE events relayed as received, decoded on the side for usage. */
+async function relayRawStream(
+  job: GenerationJob,
+  up: UpstreamResponse,
+  t0: number,
+  decoder: StreamDecoder,
+): Promise<UpstreamError | null> {
+  const { state, res } = job;
+  const parser = new SseParser();
+  const it = up.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await firstChunk(job, up, it, t0);
+  if (first === null || first instanceof UpstreamError) return first;
+  if (first.done) return emptyStreamError();
+  const out = streamWriter(job);
+  let upstreamError: string | null = null;
+  const relay = (chunk: Buffer): string => {
+    let text = '';
+    for (const ev of parser.push(chunk)) {
+      text += `${ev.raw}\n\n`;
+      if (ev.data === null) continue;
+      try {
+        decoder.push({ event: ev.event, data: ev.data });
+      } catch (err) {
+        // The upstream's own error event reaches the client as it is; it is only noted here.
+        upstreamError = err instanceof GatewayError ? err.code : 'upstream_stream_error';
+      }
+    }
+    return text;
+  };
+  try {
+    await out.send(relay(first.value));
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      if (state.clientGone.signal.aborted) break;
+      await out.send(relay(next.value));
+    }
+    decoder.end();
+  } catch (err) {
+    recordUsage(state, tokenUsageOrNull(decoder.usage));
+    if (state.clientGone.signal.aborted) return markAborted(state);
+    return endWithError(job, out.started, streamCut(err), (e) =>
+      job.codec.createStreamEncoder(job.renderContext()).error(e),
+    );
+  }
+  recordUsage(state, tokenUsageOrNull(decoder.usage));
+  if (state.clientGone.signal.aborted) return markAborted(state);
+  if (upstreamError !== null) {
+    state.status = 'error';
+    state.error = upstreamError;
+  }
+  if (!decoder.complete && upstreamError === null) {
+    const cut = new UpstreamError('The upstream stream ended early.', {
+      retryable: false,
+      code: 'upstream_stream_cut',
+    });
+    return endWithError(job, out.started, cut, (e) =>
+      job.codec.createStreamEncoder(job.renderContext()).error(e),
+    );
+  }
+  res.end();
+  return null;
+}
+
+/** A converted stream: upstream frames → canonical events → the client's events, one chunk at a time. */
+async function relayConvertedStream(
+  job: GenerationJob,
+  up: UpstreamResponse,
+  t0: number,
+  unframer: Unframer,
+  decoder: StreamDecoder,
+  encoder: StreamEncoder,
+): Promise<UpstreamError | null> {
+  const { state, res } = job;
+  const it = up.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await firstChunk(job, up, it, t0);
+  if (first === null || first instanceof UpstreamError) return first;
+  if (first.done) return emptyStreamError();
+  const out = streamWriter(job);
+  const convert = (chunk: Buffer | null): string => {
+    let text = '';
+    const frames = chunk === null ? unframer.end() : unframer.push(chunk);
+    for (const frame of frames) for (const ev of decoder.push(frame)) text += encoder.push(ev);
+    if (chunk === null) for (const ev of decoder.end()) text += encoder.push(ev);
+    return text;
+  };
+  try {
+    await out.send(convert(first.value));
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      if (state.clientGone.signal.aborted) break;
+      await out.send(convert(next.value));
+    }
+    if (!state.clientGone.signal.aborted) await out.send(convert(null));
+  } catch (err) {
+    recordUsage(state, tokenUsageOrNull(decoder.usage));
+    if (state.clientGone.signal.aborted) return markAborted(state);
+    if (!out.started) {
+      // Nothing reached the client yet (an error event came first): another account may still answer.
+      up.body.destroy();
+      const e = toUpstreamError(err);
+      return err instanceof UpstreamError
+        ? new UpstreamError(err.message, {
+            retryable: true,
+            code: err.code,
+            upstreamStatus: err.upstreamStatus,
+            cause: err,
+          })
+        : e;
+    }
+    return endWithError(job, true, streamCut(err), (e) => encoder.error(e));
+  }
+  recordUsage(state, tokenUsageOrNull(decoder.usage));
+  if (state.clientGone.signal.aborted) return markAborted(state);
+  if (!decoder.complete) {
+    if (!out.started) return emptyStreamError();
+    const cut = new UpstreamError('The upstream stream ended early.', {
+      retryable: false,
+      code: 'upstream_stream_cut',
+    });
+    return endWithError(job, true, cut, (e) => encoder.error(e));
+  }
+  res.end();
+  return null;
+}
+
+/** Ends a stream that already started with an error event in the client's format. */
+function endWithError(
+  job: GenerationJob,
+  started: boolean,
+  e: UpstreamError,
+  render: (e: UpstreamError) => string,
+): UpstreamError | null {
+  if (!started)
+    return e.retryable ? e : new UpstreamError(e.message, { retryable: true, code: e.code, cause: e });
+  job.state.status = 'error';
+  job.state.error = e.code;
+  if (!job.res.destroyed) job.res.end(render(e));
+  return null;
+}
+
+/** A whole answer as the canonical stream events that would have produced it. */
+function responseEvents(
+  answer: ReturnType<UpstreamCodec['parseResponse']>,
+): Parameters<StreamEncoder['push']>[0][] {
+  const events: Parameters<StreamEncoder['push']>[0][] = [
+    { type: 'message_start', id: answer.id, model: answer.model, usage: answer.usage },
+  ];
+  answer.content.forEach((part, index) => {
+    if (part.type === 'text') {
+      events.push({ type: 'block_start', index, block: { type: 'text' } });
+      events.push({ type: 'text_delta', index, text: part.text });
+    } else if (part.type === 'thinking') {
+      events.push({ type: 'block_start', index, block: { type: 'thinking' } });
+      events.push({ type: 'thinking_delta', index, text: part.text });
+      if (part.signature !== null) events.push({ type: 'signature_delta', index, signature: part.signature });
+    } else if (part.type === 'redacted_thinking') {
+      events.push({ type: 'block_start', index, block: { type: 'redacted_thinking', data: part.data } });
+    } else {
+      events.push({ type: 'block_start', index, block: { type: 'tool_call', id: part.id, name: part.name } });
+      events.push({ type: 'tool_args_delta', index, json: part.arguments });
+    }
+    events.push({ type: 'block_stop', index });
+  });
+  events.push({
+    type: 'message_delta',
+    stopReason: answer.stopReason,
+    stopSequence: answer.stopSequence,
+    usage: answer.usage,
+  });
+  events.push({ type: 'message_stop' });
+  return events;
+}
+
+export function recordUsage(state: RequestState, usage: TokenUsage | null): void {
+  if (usage !== null) state.usage = usage;
+}
+
+export function tokenUsage(u: CanonicalUsage): TokenUsage {
+  return {
+    promptTokens: u.inputTokens,
+    completionTokens: u.outputTokens,
+    totalTokens: u.inputTokens + u.outputTokens,
+  };
+}
+
+function tokenUsageOrNull(u: CanonicalUsage | null): TokenUsage | null {
+  return u === null ? null : tokenUsage(u);
+}
+
+function usageOfJson(text: string, codec: UpstreamCodec | null): TokenUsage | null {
+  try {
+    const obj = JSON.parse(text) as unknown;
+    if (codec === null || codec.format === 'openai-chat') {
+      return obj !== null && typeof obj === 'object'
+        ? readOpenAIUsage((obj as { usage?: unknown }).usage)
+        : null;
+    }
+    return tokenUsageOrNull(codec.usageOf(obj));
+  } catch {
+    return null;
+  }
+}
