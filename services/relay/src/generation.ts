@@ -321,8 +321,9 @@ async function passthroughAttempt(
     job.res.end(text);
     return null;
   }
-  if (format === 'openai-chat') return relayOpenAIStream(job, up, t0);
-  return relayRawStream(job, up, t0, codec!.createStreamDecoder());
+  const relay =
+    format === 'openai-chat' ? openAIPassthrough(job) : rawPassthrough(job, codec!.createStreamDecoder());
+  return pumpStream(job, up, t0, relay);
 }
 
 /** Through the canonical model: client format → canonical → upstream format, and back. */
@@ -428,13 +429,15 @@ async function convertedAttempt(
     job.res.end(payload);
     return null;
   }
-  return relayConvertedStream(
+  return pumpStream(
     job,
     up,
     t0,
-    provider.createUnframer(format),
-    codec.createStreamDecoder(),
-    job.codec.createStreamEncoder(job.renderContext()),
+    conversion(
+      provider.createUnframer(format),
+      codec.createStreamDecoder(),
+      job.codec.createStreamEncoder(job.renderContext()),
+    ),
   );
 }
 
@@ -523,124 +526,88 @@ function streamCut(err: unknown): UpstreamError {
   });
 }
 
+/** How one kind of stream relay turns upstream chunks into client bytes. */
+interface StreamRelay {
+  /** The bytes to send for an upstream chunk, or for the end of the body (null). Throws on a broken stream. */
+  step(chunk: Buffer | null): Buffer | string;
+  usage(): TokenUsage | null;
+  /** True once the upstream signalled the natural end of the answer. */
+  complete(): boolean;
+  /** The client format's error event. */
+  error(e: UpstreamError): string;
+  /** The code of an upstream error event already relayed to the client as it was, or null. */
+  relayedError(): string | null;
+}
+
 /** OpenAI Chat passthrough: upstream bytes as they are, watched for usage. */
-async function relayOpenAIStream(
-  job: GenerationJob,
-  up: UpstreamResponse,
-  t0: number,
-): Promise<UpstreamError | null> {
-  const { state, res } = job;
+function openAIPassthrough(job: GenerationJob): StreamRelay {
   const tap = new OpenAIChatStreamTap({ stripUsageChunk: !job.includeUsage });
-  const it = up.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await firstChunk(job, up, it, t0);
-  if (first === null || first instanceof UpstreamError) return first;
-  if (first.done) return emptyStreamError();
-  const out = streamWriter(job);
-  try {
-    await out.send(tap.push(first.value));
-    for (;;) {
-      const next = await it.next();
-      if (next.done) break;
-      if (state.clientGone.signal.aborted) break;
-      await out.send(tap.push(next.value));
-    }
-    await out.send(tap.end());
-  } catch (err) {
-    recordUsage(state, tap.usage);
-    if (state.clientGone.signal.aborted) return markAborted(state);
-    // After the first byte nothing can be retried: end the stream with an error event the SDK understands.
-    return endWithError(job, out.started, streamCut(err), (e) =>
-      job.codec.createStreamEncoder(job.renderContext()).error(e),
-    );
-  }
-  recordUsage(state, tap.usage);
-  if (state.clientGone.signal.aborted) return markAborted(state);
-  if (!tap.sawDone) {
-    // The upstream ended without [DONE]: the client must not mistake a cut stream for a complete one.
-    const cut = new UpstreamError('The upstream stream ended early.', {
-      retryable: false,
-      code: 'upstream_stream_cut',
-    });
-    return endWithError(job, out.started, cut, (e) =>
-      job.codec.createStreamEncoder(job.renderContext()).error(e),
-    );
-  }
-  res.end();
-  return null;
+  return {
+    step: (chunk) => (chunk === null ? tap.end() : tap.push(chunk)),
+    usage: () => tap.usage,
+    complete: () => tap.sawDone,
+    error: (e) => job.codec.createStreamEncoder(job.renderContext()).error(e),
+    relayedError: () => null,
+  };
 }
 
 /** Anthropic / Gemini passthrough: whole SSE events relayed as received, decoded on the side for usage. */
-async function relayRawStream(
-  job: GenerationJob,
-  up: UpstreamResponse,
-  t0: number,
-  decoder: StreamDecoder,
-): Promise<UpstreamError | null> {
-  const { state, res } = job;
+function rawPassthrough(job: GenerationJob, decoder: StreamDecoder): StreamRelay {
   const parser = new SseParser();
-  const it = up.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await firstChunk(job, up, it, t0);
-  if (first === null || first instanceof UpstreamError) return first;
-  if (first.done) return emptyStreamError();
-  const out = streamWriter(job);
   let upstreamError: string | null = null;
-  const relay = (chunk: Buffer): string => {
-    let text = '';
-    for (const ev of parser.push(chunk)) {
-      text += `${ev.raw}\n\n`;
-      if (ev.data === null) continue;
-      try {
-        decoder.push({ event: ev.event, data: ev.data });
-      } catch (err) {
-        // The upstream's own error event reaches the client as it is; it is only noted here.
-        upstreamError = err instanceof GatewayError ? err.code : 'upstream_stream_error';
+  return {
+    step(chunk) {
+      if (chunk === null) {
+        decoder.end();
+        return '';
       }
-    }
-    return text;
+      let text = '';
+      for (const ev of parser.push(chunk)) {
+        text += `${ev.raw}\n\n`;
+        if (ev.data === null) continue;
+        try {
+          decoder.push({ event: ev.event, data: ev.data });
+        } catch (err) {
+          // The upstream's own error event reaches the client as it is; it is only noted here.
+          upstreamError = err instanceof GatewayError ? err.code : 'upstream_stream_error';
+        }
+      }
+      return text;
+    },
+    usage: () => tokenUsageOrNull(decoder.usage),
+    complete: () => decoder.complete,
+    error: (e) => job.codec.createStreamEncoder(job.renderContext()).error(e),
+    relayedError: () => upstreamError,
   };
-  try {
-    await out.send(relay(first.value));
-    for (;;) {
-      const next = await it.next();
-      if (next.done) break;
-      if (state.clientGone.signal.aborted) break;
-      await out.send(relay(next.value));
-    }
-    decoder.end();
-  } catch (err) {
-    recordUsage(state, tokenUsageOrNull(decoder.usage));
-    if (state.clientGone.signal.aborted) return markAborted(state);
-    return endWithError(job, out.started, streamCut(err), (e) =>
-      job.codec.createStreamEncoder(job.renderContext()).error(e),
-    );
-  }
-  recordUsage(state, tokenUsageOrNull(decoder.usage));
-  if (state.clientGone.signal.aborted) return markAborted(state);
-  if (upstreamError !== null) {
-    state.status = 'error';
-    state.error = upstreamError;
-  }
-  if (!decoder.complete && upstreamError === null) {
-    const cut = new UpstreamError('The upstream stream ended early.', {
-      retryable: false,
-      code: 'upstream_stream_cut',
-    });
-    return endWithError(job, out.started, cut, (e) =>
-      job.codec.createStreamEncoder(job.renderContext()).error(e),
-    );
-  }
-  res.end();
-  return null;
 }
 
 /** A converted stream: upstream frames → canonical events → the client's events, one chunk at a time. */
-async function relayConvertedStream(
+function conversion(unframer: Unframer, decoder: StreamDecoder, encoder: StreamEncoder): StreamRelay {
+  return {
+    step(chunk) {
+      let text = '';
+      const frames = chunk === null ? unframer.end() : unframer.push(chunk);
+      for (const frame of frames) for (const ev of decoder.push(frame)) text += encoder.push(ev);
+      if (chunk === null) for (const ev of decoder.end()) text += encoder.push(ev);
+      return text;
+    },
+    usage: () => tokenUsageOrNull(decoder.usage),
+    complete: () => decoder.complete,
+    error: (e) => encoder.error(e),
+    relayedError: () => null,
+  };
+}
+
+/**
+ * Relays a streamed answer through `relay`. Nothing is sent before the first client bytes, so until
+ * then a failure (an error event first, an empty or cut stream) is a retryable attempt error; after
+ * it the stream ends with the client format's error event.
+ */
+async function pumpStream(
   job: GenerationJob,
   up: UpstreamResponse,
   t0: number,
-  unframer: Unframer,
-  decoder: StreamDecoder,
-  encoder: StreamEncoder,
+  relay: StreamRelay,
 ): Promise<UpstreamError | null> {
   const { state, res } = job;
   const it = up.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -648,29 +615,21 @@ async function relayConvertedStream(
   if (first === null || first instanceof UpstreamError) return first;
   if (first.done) return emptyStreamError();
   const out = streamWriter(job);
-  const convert = (chunk: Buffer | null): string => {
-    let text = '';
-    const frames = chunk === null ? unframer.end() : unframer.push(chunk);
-    for (const frame of frames) for (const ev of decoder.push(frame)) text += encoder.push(ev);
-    if (chunk === null) for (const ev of decoder.end()) text += encoder.push(ev);
-    return text;
-  };
   try {
-    await out.send(convert(first.value));
+    await out.send(relay.step(first.value));
     for (;;) {
       const next = await it.next();
       if (next.done) break;
       if (state.clientGone.signal.aborted) break;
-      await out.send(convert(next.value));
+      await out.send(relay.step(next.value));
     }
-    if (!state.clientGone.signal.aborted) await out.send(convert(null));
+    if (!state.clientGone.signal.aborted) await out.send(relay.step(null));
   } catch (err) {
-    recordUsage(state, tokenUsageOrNull(decoder.usage));
+    recordUsage(state, relay.usage());
     if (state.clientGone.signal.aborted) return markAborted(state);
     if (!out.started) {
       // Nothing reached the client yet (an error event came first): another account may still answer.
       up.body.destroy();
-      const e = toUpstreamError(err);
       return err instanceof UpstreamError
         ? new UpstreamError(err.message, {
             retryable: true,
@@ -678,33 +637,31 @@ async function relayConvertedStream(
             upstreamStatus: err.upstreamStatus,
             cause: err,
           })
-        : e;
+        : toUpstreamError(err);
     }
-    return endWithError(job, true, streamCut(err), (e) => encoder.error(e));
+    return endWithError(job, streamCut(err), relay.error);
   }
-  recordUsage(state, tokenUsageOrNull(decoder.usage));
+  recordUsage(state, relay.usage());
   if (state.clientGone.signal.aborted) return markAborted(state);
-  if (!decoder.complete) {
+  const relayed = relay.relayedError();
+  if (relayed !== null) {
+    state.status = 'error';
+    state.error = relayed;
+  } else if (!relay.complete()) {
+    // The upstream ended early: the client must not mistake a cut stream for a complete one.
     if (!out.started) return emptyStreamError();
     const cut = new UpstreamError('The upstream stream ended early.', {
       retryable: false,
       code: 'upstream_stream_cut',
     });
-    return endWithError(job, true, cut, (e) => encoder.error(e));
+    return endWithError(job, cut, relay.error);
   }
   res.end();
   return null;
 }
 
 /** Ends a stream that already started with an error event in the client's format. */
-function endWithError(
-  job: GenerationJob,
-  started: boolean,
-  e: UpstreamError,
-  render: (e: UpstreamError) => string,
-): UpstreamError | null {
-  if (!started)
-    return e.retryable ? e : new UpstreamError(e.message, { retryable: true, code: e.code, cause: e });
+function endWithError(job: GenerationJob, e: UpstreamError, render: (e: UpstreamError) => string): null {
   job.state.status = 'error';
   job.state.error = e.code;
   if (!job.res.destroyed) job.res.end(render(e));
