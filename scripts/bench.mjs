@@ -63,6 +63,16 @@ const body = JSON.stringify({
   ],
 });
 const streamBody = (chunks) => JSON.stringify({ ...JSON.parse(body), stream: true, mock_chunks: chunks });
+/** The same prompt in Anthropic's format (the mock instance streams 20 chunks by default). */
+const anthropicStream = (model) =>
+  JSON.stringify({
+    model,
+    max_tokens: 256,
+    stream: true,
+    system: 'You are a helpful assistant.',
+    messages: [{ role: 'user', content: 'Write one short sentence about load balancers.' }],
+  });
+const openaiStream = (model) => JSON.stringify({ ...JSON.parse(body), model, stream: true });
 
 /** Closed-loop load: `concurrency` workers issue requests back to back for `seconds`. */
 async function load(url, { concurrency, seconds, payload, headers, ttfb }) {
@@ -154,6 +164,14 @@ async function provision(adminBase, mockUrl) {
     models: ['gpt-4o-mini'],
     accounts: [{ api_key: 'sk-bench-upstream-1' }, { api_key: 'sk-bench-upstream-2' }],
   });
+  // An Anthropic channel on the same mock, for the conversion scenarios.
+  await adminCall(adminBase, '/channels', {
+    name: 'bench-anthropic',
+    provider: 'anthropic',
+    base_url: mockUrl,
+    models: ['claude-bench'],
+    accounts: [{ api_key: 'sk-ant-bench-1' }, { api_key: 'sk-ant-bench-2' }],
+  });
   const { key } = await adminCall(adminBase, '/keys', { name: 'bench' });
   return { 'content-type': 'application/json', authorization: `Bearer ${key}` };
 }
@@ -178,6 +196,22 @@ const SCENARIOS = [
     name: 'chat, streaming (20 chunks): time to first byte',
     concurrency: 16,
     opts: { payload: streamBody(20), ttfb: true },
+  },
+  {
+    // Anthropic client, OpenAI upstream: the direct baseline is the upstream's own stream.
+    id: 'conv-a2o',
+    name: 'stream converted, Anthropic client → OpenAI upstream: time to first byte',
+    concurrency: 16,
+    path: '/v1/messages',
+    opts: { payload: anthropicStream('gpt-4o-mini'), ttfb: true },
+    direct: { path: '/v1/chat/completions', payload: openaiStream('gpt-4o-mini') },
+  },
+  {
+    id: 'conv-o2a',
+    name: 'stream converted, OpenAI client → Anthropic upstream: time to first byte',
+    concurrency: 16,
+    opts: { payload: openaiStream('claude-bench'), ttfb: true },
+    direct: { path: '/v1/messages', payload: anthropicStream('claude-bench') },
   },
 ];
 
@@ -262,7 +296,7 @@ async function startDistributed(mockUrl) {
 async function main() {
   const node = process.execPath;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
-  const only = new Set((process.env.BENCH_ONLY ?? 'c1,c16,c64,stream').split(','));
+  const only = new Set((process.env.BENCH_ONLY ?? 'c1,c16,c64,stream,conv-a2o,conv-o2a').split(','));
   const scenarios = SCENARIOS.filter((x) => only.has(x.id));
   const distributed = process.env.BENCH_DISTRIBUTED !== '0';
   const mock = await start(
@@ -280,11 +314,12 @@ async function main() {
       `bench: ${SECONDS}s per run after ${WARMUP}s warm-up; taskset ${hasTaskset ? 'on' : 'unavailable'}\n`,
     );
     for (const x of scenarios) {
-      results.get(x.id).direct = await load(`${mock.url}/v1/chat/completions`, {
+      results.get(x.id).direct = await load(`${mock.url}${x.direct?.path ?? '/v1/chat/completions'}`, {
         concurrency: x.concurrency,
         seconds: SECONDS,
         headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
         ...x.opts,
+        ...(x.direct === undefined ? {} : { payload: x.direct.payload }),
       });
     }
 
@@ -303,7 +338,7 @@ async function main() {
     try {
       const headers = await provision(gw.url, mock.url);
       for (const x of scenarios) {
-        const r = await load(`${gw.url}/v1/chat/completions`, {
+        const r = await load(`${gw.url}${x.path ?? '/v1/chat/completions'}`, {
           concurrency: x.concurrency,
           seconds: SECONDS,
           headers,
@@ -322,7 +357,7 @@ async function main() {
       const d = await startDistributed(mock.url);
       try {
         for (const x of scenarios) {
-          const r = await load(`${d.relay.url}/v1/chat/completions`, {
+          const r = await load(`${d.relay.url}${x.path ?? '/v1/chat/completions'}`, {
             concurrency: x.concurrency,
             seconds: SECONDS,
             headers: d.headers,

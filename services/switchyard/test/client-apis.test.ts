@@ -1,0 +1,304 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProviderMatrix, type ProviderMatrix } from './provider-matrix.js';
+
+/**
+ * The client-facing APIs around generation: same-format passthrough keeps unknown fields and
+ * forwards the Anthropic headers; image URLs reach inline-only upstreams through the SSRF guard;
+ * every format's authentication and its errors; model lists in each client's shape.
+ */
+let m: ProviderMatrix;
+let images: Server;
+let imageUrl: string;
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+
+beforeAll(async () => {
+  // Loopback admitted for the test's image server; link-local and metadata stay refused regardless.
+  m = await startProviderMatrix({ SWITCHYARD_IMAGE_FETCH_ALLOW: 'loopback' });
+  images = createServer((req, res) => {
+    if (req.url === '/cat.png') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG.length });
+      res.end(PNG);
+    } else if (req.url === '/to-metadata') {
+      res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
+      res.end();
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+  const addr = images.address();
+  imageUrl = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
+});
+
+afterAll(async () => {
+  await m?.stop();
+  await new Promise<void>((resolve) => images?.close(() => resolve()));
+});
+
+async function post(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown>; text: string }> {
+  const res = await fetch(`${m.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // streams are checked as text
+  }
+  return { status: res.status, json, text };
+}
+
+const bearer = (): Record<string, string> => ({ authorization: `Bearer ${m.key.key}` });
+
+describe('same-format passthrough', () => {
+  it('when an Anthropic client talks to an Anthropic channel, then unknown fields and the beta header reach it and only the model changes', async () => {
+    const body = {
+      model: 'm-anthropic',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'Hello passthrough' }],
+      some_future_field: { keep: ['me'] },
+      container: 'c-1',
+    };
+    const r = await post('/v1/messages', body, {
+      'x-api-key': m.key.key,
+      'anthropic-version': '2023-06-01',
+      'anthropic-beta': 'interleaved-thinking-2025-05-14',
+    });
+    expect(r.status).toBe(200);
+    const up = m.mock.requests.at(-1)!;
+    expect(up.path).toBe('/v1/messages');
+    expect(up.body).toEqual({ ...body, model: 'claude-sonnet-4-5' });
+    expect(up.headers['anthropic-beta']).toBe('interleaved-thinking-2025-05-14');
+    expect(up.headers['anthropic-version']).toBe('2023-06-01');
+    expect(up.headers['x-api-key']).toBe('sk-ant-test');
+    // The answer is the upstream's own body (its model name included).
+    expect(r.json).toMatchObject({ type: 'message', model: 'claude-sonnet-4-5' });
+  });
+
+  it('when a Gemini client talks to a Gemini channel, then the body arrives unchanged under the mapped model', async () => {
+    const body = {
+      contents: [{ role: 'user', parts: [{ text: 'Hello gemini passthrough' }] }],
+      safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_NONE' }],
+      futureField: 1,
+    };
+    const r = await post('/v1beta/models/m-gemini:generateContent', body, { 'x-goog-api-key': m.key.key });
+    expect(r.status).toBe(200);
+    const up = m.mock.requests.at(-1)!;
+    expect(up.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(up.body).toEqual(body);
+    expect(up.headers['x-goog-api-key']).toBe('gemini-key');
+  });
+
+  it('when a Gemini client streams without alt=sse, then it gets a JSON array of chunks', async () => {
+    const r = await post(
+      '/v1beta/models/m-gemini:streamGenerateContent',
+      { contents: [{ parts: [{ text: 'Array please' }] }] },
+      { 'x-goog-api-key': m.key.key },
+    );
+    expect(r.status).toBe(200);
+    const chunks = JSON.parse(r.text) as Array<{
+      candidates: Array<{ content: { parts: Array<{ text?: string }> } }>;
+    }>;
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    expect(chunks.map((c) => c.candidates[0]!.content.parts.map((p) => p.text ?? '').join('')).join('')).toBe(
+      'Echo: Array please',
+    );
+  });
+
+  it('when a Gemini client passes its key as ?key=, then it is accepted', async () => {
+    const r = await post(`/v1beta/models/m-openai:generateContent?key=${m.key.key}`, {
+      contents: [{ parts: [{ text: 'Query key' }] }],
+    });
+    expect(r.status).toBe(200);
+    expect(JSON.stringify(r.json)).toContain('Echo: Query key');
+  });
+});
+
+describe('image URLs for upstreams that need inline images', () => {
+  it('when an OpenAI client sends an image URL to a Gemini model, then the relay fetches it and Gemini gets inlineData', async () => {
+    const r = await post(
+      '/v1/chat/completions',
+      {
+        model: 'm-gemini',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Describe' },
+              { type: 'image_url', image_url: { url: `${imageUrl}/cat.png` } },
+            ],
+          },
+        ],
+      },
+      bearer(),
+    );
+    expect(r.status, r.text).toBe(200);
+    expect((r.json.choices as Array<{ message: { content: string } }>)[0]!.message.content).toBe(
+      `Echo: Describe [image: image/png, ${PNG.length}]`,
+    );
+    const up = m.mock.requests.at(-1)!.body as { contents: Array<{ parts: Array<Record<string, unknown>> }> };
+    expect(up.contents[0]!.parts[1]).toEqual({
+      inlineData: { mimeType: 'image/png', data: PNG.toString('base64') },
+    });
+  });
+
+  it('when an Anthropic client sends an image URL to a Bedrock Converse model, then Converse gets the bytes', async () => {
+    const r = await post(
+      '/v1/messages',
+      {
+        model: 'm-bedrock-converse',
+        max_tokens: 64,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Describe' },
+              { type: 'image', source: { type: 'url', url: `${imageUrl}/cat.png` } },
+            ],
+          },
+        ],
+      },
+      { 'x-api-key': m.key.key },
+    );
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.content).toEqual([
+      { type: 'text', text: `Echo: Describe [image: image/png, ${PNG.length}]` },
+    ]);
+  });
+
+  it('when an image URL redirects to the metadata address, then the client gets 400 and nothing is sent upstream', async () => {
+    const before = m.mock.requests.length;
+    const r = await post(
+      '/v1/chat/completions',
+      {
+        model: 'm-gemini',
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: `${imageUrl}/to-metadata` } }],
+          },
+        ],
+      },
+      bearer(),
+    );
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: { code: 'image_url_refused', type: 'invalid_request_error' } });
+    expect(m.mock.requests.length).toBe(before);
+  });
+});
+
+describe('authentication in every client format', () => {
+  it('when an Anthropic client sends a wrong x-api-key, then 401 authentication_error in Anthropic shape', async () => {
+    const r = await post(
+      '/v1/messages',
+      { model: 'm-anthropic', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] },
+      { 'x-api-key': 'sk-wrong' },
+    );
+    expect(r.status).toBe(401);
+    expect(r.json).toEqual({
+      type: 'error',
+      error: { type: 'authentication_error', message: expect.any(String) },
+    });
+  });
+
+  it('when a Gemini client sends no key, then 401 UNAUTHENTICATED in Gemini shape', async () => {
+    const r = await post('/v1beta/models/m-gemini:generateContent', {
+      contents: [{ parts: [{ text: 'x' }] }],
+    });
+    expect(r.status).toBe(401);
+    expect(r.json).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
+  });
+
+  it('when a Gemini client names a model nobody serves, then 404 NOT_FOUND', async () => {
+    const r = await post(
+      '/v1beta/models/nobody-serves-this:generateContent',
+      { contents: [{ parts: [{ text: 'x' }] }] },
+      { 'x-goog-api-key': m.key.key },
+    );
+    expect(r.status).toBe(404);
+    expect(r.json).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+  });
+
+  it('when an Anthropic client omits max_tokens, then 400 invalid_request_error names it', async () => {
+    const r = await post(
+      '/v1/messages',
+      { model: 'm-openai', messages: [{ role: 'user', content: 'x' }] },
+      { 'x-api-key': m.key.key },
+    );
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(JSON.stringify(r.json)).toContain('max_tokens');
+  });
+});
+
+describe('model lists', () => {
+  it('when an Anthropic client lists models, then it gets Anthropic’s list shape', async () => {
+    const res = await fetch(`${m.url}/v1/models`, {
+      headers: { 'x-api-key': m.key.key, 'anthropic-version': '2023-06-01' },
+    });
+    const body = (await res.json()) as { data: Array<{ type: string; id: string }>; has_more: boolean };
+    expect(res.status).toBe(200);
+    expect(body.has_more).toBe(false);
+    expect(body.data.map((d) => d.id)).toContain('m-anthropic');
+    expect(body.data[0]!.type).toBe('model');
+  });
+
+  it('when a Gemini client lists models, then it gets models/<name> entries with generation methods', async () => {
+    const res = await fetch(`${m.url}/v1beta/models`, { headers: { 'x-goog-api-key': m.key.key } });
+    const body = (await res.json()) as {
+      models: Array<{ name: string; supportedGenerationMethods: string[] }>;
+    };
+    expect(res.status).toBe(200);
+    expect(body.models.map((x) => x.name)).toContain('models/m-gemini');
+    expect(body.models[0]!.supportedGenerationMethods).toContain('generateContent');
+  });
+
+  it('when an OpenAI client retrieves one model, then it gets it, and an unknown one is 404', async () => {
+    const ok = await fetch(`${m.url}/v1/models/m-openai`, { headers: bearer() });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ id: 'm-openai', object: 'model' });
+    const missing = await fetch(`${m.url}/v1/models/nope`, { headers: bearer() });
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe('OpenAI-only operations', () => {
+  it('when embeddings are asked of an OpenAI-compatible channel, then they pass through and are billed', async () => {
+    const r = await post('/v1/embeddings', { model: 'm-openai', input: ['a', 'bb'] }, bearer());
+    expect(r.status).toBe(200);
+    expect((r.json.data as unknown[]).length).toBe(2);
+    await m.t.gw.idle();
+    const rows = await m.t.admin<{ data: Array<{ model: string; prompt_tokens: number }> }>(
+      'GET',
+      `/usage?key_id=${m.key.id}&limit=1`,
+    );
+    expect(rows.body.data[0]).toMatchObject({
+      model: 'm-openai',
+      prompt_tokens: (r.json.usage as { prompt_tokens: number }).prompt_tokens,
+    });
+  });
+
+  it('when embeddings are asked of a model only an Anthropic channel serves, then 400 operation_not_supported', async () => {
+    const r = await post('/v1/embeddings', { model: 'm-anthropic', input: 'a' }, bearer());
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: { code: 'operation_not_supported' } });
+  });
+
+  it('when legacy completions go to an Azure deployment, then the deployment URL is used', async () => {
+    const r = await post('/v1/completions', { model: 'm-azure', prompt: 'Say hi' }, bearer());
+    const up = m.mock.requests.at(-1)!;
+    expect(up.path).toBe('/openai/deployments/my-gpt4o-deployment/completions');
+    expect(up.query?.['api-version']).toBe('2024-10-21');
+    expect(up.headers['api-key']).toBe('azure-key');
+    expect(r.status).toBeLessThan(500);
+  });
+});
