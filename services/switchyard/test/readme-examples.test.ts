@@ -74,4 +74,21 @@ describe('README quick-start', () => {
       await rm(file, { force: true });
     }
   });
+
+  it('when the Anthropic SDK example is run, then the OpenAI channel answers it, plain and streamed', async () => {
+    const k = await t.admin<{ key: string }>('POST', '/keys', { name: 'readme-anthropic' });
+    const file = fileURLToPath(new URL(`./.readme-anthropic-${process.pid}.mjs`, import.meta.url));
+    await writeFile(file, port(block('Or with the official Anthropic SDK', 'js')));
+    try {
+      const { stdout } = await run(process.execPath, [file], { env: { ...process.env, KEY: k.body.key } });
+      expect(stdout).toContain('Echo: Hello from Claude land');
+      expect(stdout).toMatch(/output_tokens: \d+/);
+      expect(stdout).toContain('Echo: Stream it');
+      // The mock saw Chat Completions bodies: the gateway converted both requests.
+      const last = mock.requests.at(-1)!;
+      expect(last.path).toBe('/v1/chat/completions');
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
 });
