@@ -123,6 +123,73 @@ describe('same-format passthrough', () => {
   });
 });
 
+describe('signed and token-authenticated upstreams', () => {
+  it('when Bedrock is called, then every request carries a SigV4 signature the mock verified', async () => {
+    const r = await post(
+      '/v1/chat/completions',
+      { model: 'm-bedrock-converse', messages: [{ role: 'user', content: 'signed' }] },
+      bearer(),
+    );
+    expect(r.status, r.text).toBe(200);
+    const up = m.mock.requests.at(-1)!;
+    expect(up.path).toBe('/model/meta.llama3-70b-instruct-v1%3A0/converse');
+    expect(up.awsAccessKeyId).toBe('AKIDEXAMPLE');
+    expect(String(up.headers.authorization)).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request/,
+    );
+  });
+
+  it('when Vertex is called many times, then one token exchange serves them all', async () => {
+    const before = m.mock.tokenExchanges;
+    for (let i = 0; i < 5; i++) {
+      const r = await post(
+        '/v1/chat/completions',
+        {
+          model: i % 2 === 0 ? 'm-vertex-gemini' : 'm-vertex-claude',
+          messages: [{ role: 'user', content: `t${i}` }],
+        },
+        bearer(),
+      );
+      expect(r.status, r.text).toBe(200);
+    }
+    // At most the first exchange of this process (earlier tests may already have made it).
+    expect(m.mock.tokenExchanges - before).toBeLessThanOrEqual(1);
+    expect(m.mock.tokenExchanges).toBeGreaterThanOrEqual(1);
+    const up = m.mock.requests.filter((x) => x.path.includes('/publishers/')).at(-1)!;
+    expect(String(up.headers.authorization)).toMatch(/^Bearer \S+/);
+  });
+});
+
+describe('a Vertex account whose token exchange fails', () => {
+  it('when the token endpoint refuses, then the client gets 502 upstream_auth_failed without the key in it', async () => {
+    const sa = m.mock.googleServiceAccount();
+    const ch = await m.t.admin<{ id: number }>('POST', '/channels', {
+      name: 'vertex-broken',
+      provider: 'vertex',
+      base_url: m.mock.url,
+      options: { project_id: 'mock-project', token_url: `${m.mock.url}/token` },
+      models: ['m-vertex-broken'],
+      model_mapping: { 'm-vertex-broken': 'gemini-2.5-pro' },
+      accounts: [{ api_key: JSON.stringify(sa) }],
+    });
+    expect(ch.status).toBe(201);
+    m.mock.tokenStatus = 401;
+    try {
+      const r = await post(
+        '/v1/chat/completions',
+        { model: 'm-vertex-broken', messages: [{ role: 'user', content: 'x' }] },
+        bearer(),
+      );
+      expect(r.status).toBe(502);
+      expect(r.json).toMatchObject({ error: { code: 'upstream_auth_failed' } });
+      expect(r.text).not.toContain('PRIVATE KEY');
+      expect(m.t.rawLog()).not.toContain(sa.private_key.split('\n')[1]!);
+    } finally {
+      m.mock.tokenStatus = null;
+    }
+  });
+});
+
 describe('image URLs for upstreams that need inline images', () => {
   it('when an OpenAI client sends an image URL to a Gemini model, then the relay fetches it and Gemini gets inlineData', async () => {
     const r = await post(
