@@ -341,4 +341,42 @@ describe('distributed mode', () => {
       );
     }
   });
+
+  it('when a Vertex channel with provider options is created, then both relays serve an Anthropic client through it', async () => {
+    await admin('POST', '/channels', {
+      name: 'vertex',
+      provider: 'vertex',
+      base_url: mock.url,
+      options: { project_id: 'mock-project', location: 'europe-west4', token_url: `${mock.url}/token` },
+      models: ['claude-on-vertex'],
+      model_mapping: { 'claude-on-vertex': 'claude-sonnet-4-5@20250929' },
+      accounts: [{ api_key: JSON.stringify(mock.googleServiceAccount()) }],
+    });
+    const k = await admin<{ key: string }>('POST', '/keys', { name: 'vertex-client' });
+    expect(await propagated(await cpVersion())).toBeLessThan(1_000);
+    for (const r of relays) {
+      const res = await fetch(`${r.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': k.key,
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+        },
+        body: JSON.stringify({
+          model: 'claude-on-vertex',
+          max_tokens: 64,
+          messages: [{ role: 'user', content: 'Hello vertex' }],
+        }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        type: 'message',
+        content: [{ type: 'text', text: 'Echo: Hello vertex' }],
+      });
+      // The options travelled over gRPC: the location is in the path the relay called.
+      expect(mock.requests.at(-1)!.path).toBe(
+        '/v1/projects/mock-project/locations/europe-west4/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict',
+      );
+    }
+  });
 });

@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI, type Content } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RecordedRequest } from '@switchyard/mock-upstream';
+import { expectedEmbedding, type RecordedRequest } from '@switchyard/mock-upstream';
 import type { UsageRow } from './harness.js';
 import { TARGETS, startProviderMatrix, type ProviderMatrix, type Target } from './provider-matrix.js';
 
@@ -446,6 +446,21 @@ describe('cached and reasoning tokens', () => {
       } else {
         expect(res.usage?.completion_tokens_details?.reasoning_tokens).toBeGreaterThan(0);
       }
+    },
+  );
+});
+
+describe('embeddings (openai SDK)', () => {
+  it.each(TARGETS.filter((t) => t.format === 'openai-chat').map((t) => [t.name, t] as const))(
+    'when %s embeds two inputs, then the SDK decodes two vectors and the usage',
+    async (_name, target) => {
+      const res = await openai.embeddings.create({ model: target.model, input: ['first input', 'second'] });
+      expect(res.data).toHaveLength(2);
+      // The SDK asks for base64 (float32): compare at float32 precision.
+      expect(res.data[0]!.embedding.map(Math.fround)).toEqual(
+        expectedEmbedding('first input').map(Math.fround),
+      );
+      expect(res.usage.prompt_tokens).toBeGreaterThan(0);
     },
   );
 });
