@@ -41,7 +41,14 @@ import { inlineImages } from './image-inliner.js';
 import { writeWithBackpressure } from './response-writer.js';
 import { toUpstreamError, type UpstreamResponse } from './upstream-client.js';
 import type { RequestState } from './request-state.js';
-import { TIMEOUT, headerValue, markAborted, sendAttempt, withTimeout } from './upstream-attempt.js';
+import {
+  TIMEOUT,
+  headerValue,
+  markAborted,
+  sendAttempt,
+  withTimeout,
+  type UsableResponse,
+} from './upstream-attempt.js';
 
 /** One client-facing generation endpoint: its wire format and what the URL says. */
 export interface GenerationEndpoint {
@@ -263,7 +270,7 @@ async function passthroughAttempt(
   provider: ProviderAdapter,
   format: WireFormat,
 ): Promise<UpstreamError | GatewayError | null> {
-  const { ctx, state, body } = job;
+  const { state, body } = job;
   if (job.payloadModel !== c.upstreamModel) {
     if (format !== 'gemini') body.model = c.upstreamModel;
     if (format === 'openai-chat' && job.stream) {
@@ -275,26 +282,8 @@ async function passthroughAttempt(
     }
     job.payloadModel = c.upstreamModel;
   }
-  let prepared;
-  try {
-    prepared = await provider.prepare(
-      {
-        channel: c.channel,
-        account: c.account,
-        operation: 'chat',
-        format,
-        model: c.upstreamModel,
-        stream: job.stream,
-        body,
-        clientHeaders: job.clientHeaders,
-      },
-      job.deps(),
-    );
-  } catch (err) {
-    return asAttemptError(err);
-  }
-  const sent = await sendAttempt(ctx, c, prepared, state);
-  if (sent === null || sent instanceof UpstreamError) return sent;
+  const sent = await prepareAndSend(job, c, provider, format, body);
+  if (sent === null || sent instanceof GatewayError) return sent;
   const { up, t0 } = sent;
   const codec = upstreamCodecFor(format);
   const contentType = headerValue(up.headers['content-type']) ?? 'application/json';
@@ -333,7 +322,7 @@ async function convertedAttempt(
   provider: ProviderAdapter,
   format: WireFormat,
 ): Promise<UpstreamError | GatewayError | null> {
-  const { ctx, state } = job;
+  const { state } = job;
   const codec = upstreamCodecFor(format);
   if (codec === null) {
     return new UpstreamError(`The channel's provider speaks '${format}', which the gateway cannot send.`, {
@@ -359,26 +348,8 @@ async function convertedAttempt(
     }
     throw err;
   }
-  let prepared;
-  try {
-    prepared = await provider.prepare(
-      {
-        channel: c.channel,
-        account: c.account,
-        operation: 'chat',
-        format,
-        model: c.upstreamModel,
-        stream: job.stream,
-        body: upBody,
-        clientHeaders: job.clientHeaders,
-      },
-      job.deps(),
-    );
-  } catch (err) {
-    return asAttemptError(err);
-  }
-  const sent = await sendAttempt(ctx, c, prepared, state);
-  if (sent === null || sent instanceof UpstreamError) return sent;
+  const sent = await prepareAndSend(job, c, provider, format, upBody);
+  if (sent === null || sent instanceof GatewayError) return sent;
   const { up, t0 } = sent;
   const contentType = headerValue(up.headers['content-type']) ?? '';
   const streamed =
@@ -439,6 +410,35 @@ async function convertedAttempt(
       job.codec.createStreamEncoder(job.renderContext()),
     ),
   );
+}
+
+/** Prepares a chat call for `c` (URL, auth, signing) and sends it. */
+async function prepareAndSend(
+  job: GenerationJob,
+  c: Candidate,
+  provider: ProviderAdapter,
+  format: WireFormat,
+  body: Record<string, unknown>,
+): Promise<UsableResponse | GatewayError | null> {
+  let prepared;
+  try {
+    prepared = await provider.prepare(
+      {
+        channel: c.channel,
+        account: c.account,
+        operation: 'chat',
+        format,
+        model: c.upstreamModel,
+        stream: job.stream,
+        body,
+        clientHeaders: job.clientHeaders,
+      },
+      job.deps(),
+    );
+  } catch (err) {
+    return asAttemptError(err);
+  }
+  return sendAttempt(job.ctx, c, prepared, job.state);
 }
 
 /** Errors from preparing a request (a failed token exchange) count as a failed attempt when retryable. */
