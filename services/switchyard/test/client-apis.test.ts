@@ -369,3 +369,75 @@ describe('OpenAI-only operations', () => {
     expect(r.status).toBeLessThan(500);
   });
 });
+
+describe('a Claude Code-shaped agent loop through a conversion', () => {
+  it('when the beta Messages API streams thinking and a tool call from an OpenAI model, then the loop completes with the tool result upstream', async () => {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    const client = new Anthropic({ apiKey: m.key.key, baseURL: m.url, maxRetries: 0 });
+    const tools = [
+      {
+        name: 'Read',
+        description: 'Reads a file from the local filesystem.',
+        input_schema: {
+          type: 'object' as const,
+          properties: { file_path: { type: 'string' } },
+          required: ['file_path'],
+        },
+        cache_control: { type: 'ephemeral' as const },
+      },
+    ];
+    const system = [
+      { type: 'text' as const, text: 'You are Claude Code, an interactive CLI tool.' },
+      { type: 'text' as const, text: 'Use the tools.', cache_control: { type: 'ephemeral' as const } },
+    ];
+    const ask = 'Please call tool Read on README.md';
+    const first = await client.beta.messages
+      .stream({
+        model: 'm-openai',
+        max_tokens: 8192,
+        thinking: { type: 'enabled', budget_tokens: 2048 },
+        system,
+        tools,
+        metadata: { user_id: 'user_abc_session_1' },
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: ask, cache_control: { type: 'ephemeral' } }] },
+        ],
+      })
+      .finalMessage();
+    expect(m.mock.requests.at(-1)!.path).toBe('/v1/chat/completions');
+    expect(first.content[0]).toMatchObject({ type: 'thinking', thinking: `Thinking about: ${ask}` });
+    const use = first.content.find((b) => b.type === 'tool_use');
+    expect(use).toMatchObject({ name: 'Read', input: { file_path: ask } });
+    expect(first.stop_reason).toBe('tool_use');
+
+    const second = await client.beta.messages.create({
+      model: 'm-openai',
+      max_tokens: 8192,
+      thinking: { type: 'enabled', budget_tokens: 2048 },
+      system,
+      tools,
+      messages: [
+        { role: 'user', content: ask },
+        { role: 'assistant', content: first.content },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              tool_use_id: use!.type === 'tool_use' ? use!.id : '',
+              content: '# Switchyard',
+            },
+          ],
+        },
+      ],
+    });
+    expect(second.stop_reason).toBe('end_turn');
+    const upstream = m.mock.requests.at(-1)!.body as {
+      messages: Array<Record<string, unknown>>;
+      reasoning_effort?: string;
+    };
+    expect(upstream.reasoning_effort).toBe('low');
+    expect(upstream.messages.at(-1)).toMatchObject({ role: 'tool', content: '# Switchyard' });
+    expect(upstream.messages[0]).toMatchObject({ role: 'system' });
+  });
+});
