@@ -46,6 +46,8 @@ function toRow(e: UsageEvent): NewUsageLogRow {
     prompt_tokens: e.promptTokens,
     completion_tokens: e.completionTokens,
     total_tokens: e.totalTokens,
+    cached_tokens: e.cachedTokens,
+    reasoning_tokens: e.reasoningTokens,
     status: e.status,
     http_status: e.httpStatus,
     latency_ms: e.latencyMs,
@@ -82,6 +84,8 @@ async function addToDaily(trx: Transaction<DB>, events: readonly UsageEvent[], n
         prompt_tokens: 0,
         completion_tokens: 0,
         total_tokens: 0,
+        cached_tokens: 0,
+        reasoning_tokens: 0,
         latency_ms_sum: 0,
       };
       groups.set(id, g);
@@ -91,6 +95,8 @@ async function addToDaily(trx: Transaction<DB>, events: readonly UsageEvent[], n
     g.prompt_tokens += e.promptTokens;
     g.completion_tokens += e.completionTokens;
     g.total_tokens += e.totalTokens;
+    g.cached_tokens += e.cachedTokens;
+    g.reasoning_tokens += e.reasoningTokens;
     g.latency_ms_sum += e.latencyMs;
   }
   for (const g of groups.values()) {
@@ -102,6 +108,8 @@ async function addToDaily(trx: Transaction<DB>, events: readonly UsageEvent[], n
         prompt_tokens: eb('prompt_tokens', '+', g.prompt_tokens),
         completion_tokens: eb('completion_tokens', '+', g.completion_tokens),
         total_tokens: eb('total_tokens', '+', g.total_tokens),
+        cached_tokens: eb('cached_tokens', '+', g.cached_tokens),
+        reasoning_tokens: eb('reasoning_tokens', '+', g.reasoning_tokens),
         latency_ms_sum: eb('latency_ms_sum', '+', g.latency_ms_sum),
         updated_at: now,
       }))

@@ -18,6 +18,8 @@ function usageEvent(n: number): UsageEvent {
     promptTokens: n,
     completionTokens: 2,
     totalTokens: n + 2,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     status: 'ok',
     httpStatus: 200,
     latencyMs: 50,

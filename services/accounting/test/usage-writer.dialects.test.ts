@@ -4,6 +4,7 @@ import { migrateToLatest, type DB, type UsageEvent } from '@switchyard/core';
 import { UsageWriter } from '@switchyard/accounting';
 import { DIALECTS } from '../../adapters/test/dialects.js';
 
+/** `tokens` prompt tokens, half of them (rounded down) cached; one completion token, reasoning when `tokens` is odd. */
 function event(requestId: string, tokens: number): UsageEvent {
   return {
     requestId,
@@ -16,6 +17,8 @@ function event(requestId: string, tokens: number): UsageEvent {
     promptTokens: tokens,
     completionTokens: 1,
     totalTokens: tokens + 1,
+    cachedTokens: Math.floor(tokens / 2),
+    reasoningTokens: tokens % 2,
     status: 'ok',
     httpStatus: 200,
     latencyMs: 3,
@@ -45,11 +48,20 @@ for (const dialect of DIALECTS) {
       expect(await w.write([...batch.slice(10, 20), event(`${dialect.name}-a-new`, 1000)])).toBe(1);
       const sum = await db
         .selectFrom('usage_logs')
-        .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('prompt_tokens').as('p')])
+        .select((eb) => [
+          eb.fn.countAll().as('n'),
+          eb.fn.sum('prompt_tokens').as('p'),
+          eb.fn.sum('cached_tokens').as('c'),
+          eb.fn.sum('reasoning_tokens').as('r'),
+        ])
         .where('request_id', 'like', `${dialect.name}-a-%`)
         .executeTakeFirstOrThrow();
       expect(Number(sum.n)).toBe(51);
       expect(Number(sum.p)).toBe((49 * 50) / 2 + 1000);
+      // floor(i / 2) for i < 50 is 0, 0, 1, 1, … 24, 24; plus 500 for the 1000-token event.
+      expect(Number(sum.c)).toBe(2 * ((24 * 25) / 2) + 500);
+      // The 25 odd-token events each spent their one completion token reasoning.
+      expect(Number(sum.r)).toBe(25);
     });
 
     it('when two writers race on the same events, then the loser fails or writes nothing, and a retry adds no duplicate', async () => {
@@ -89,6 +101,8 @@ for (const dialect of DIALECTS) {
           eb.fn.countAll().as('requests'),
           eb.fn.sum('prompt_tokens').as('prompt'),
           eb.fn.sum('total_tokens').as('total'),
+          eb.fn.sum('cached_tokens').as('cached'),
+          eb.fn.sum('reasoning_tokens').as('reasoning'),
         ])
         .groupBy(['key_id', 'model'])
         .execute();
@@ -100,6 +114,8 @@ for (const dialect of DIALECTS) {
           eb.fn.sum('requests').as('requests'),
           eb.fn.sum('prompt_tokens').as('prompt'),
           eb.fn.sum('total_tokens').as('total'),
+          eb.fn.sum('cached_tokens').as('cached'),
+          eb.fn.sum('reasoning_tokens').as('reasoning'),
         ])
         .groupBy(['key_id', 'model'])
         .execute();
@@ -110,17 +126,30 @@ for (const dialect of DIALECTS) {
           requests: Number(r.requests),
           prompt: Number(r.prompt),
           total: Number(r.total),
+          cached: Number(r.cached),
+          reasoning: Number(r.reasoning),
         }));
       expect(norm(daily)).toEqual(norm(fromRows));
+      // Cached: 1100 from the first test, 0 from the race, 2 + 3 here; reasoning: 25, 20 × 1, 1 + 0.
+      expect(norm(daily).map((r) => [r.cached, r.reasoning])).toEqual([[1105, 46]]);
       const groups = await db
         .selectFrom('usage_daily')
         .selectAll()
         .orderBy('day')
         .orderBy('channel_id')
         .execute();
-      expect(groups.map((g) => [g.day, Number(g.channel_id), Number(g.requests), Number(g.errors)])).toEqual([
-        ['2027-01-15', 1, 71, 0],
-        ['2027-01-16', 0, 2, 1],
+      expect(
+        groups.map((g) => [
+          g.day,
+          Number(g.channel_id),
+          Number(g.requests),
+          Number(g.errors),
+          Number(g.cached_tokens),
+          Number(g.reasoning_tokens),
+        ]),
+      ).toEqual([
+        ['2027-01-15', 1, 71, 0, 1100, 45],
+        ['2027-01-16', 0, 2, 1, 5, 1],
       ]);
     });
   });

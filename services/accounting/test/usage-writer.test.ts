@@ -16,6 +16,8 @@ function usageEvent(n: number, overrides: Partial<UsageEvent> = {}): UsageEvent 
     promptTokens: 10 + n,
     completionTokens: 5,
     totalTokens: 15 + n,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     status: 'ok',
     httpStatus: 200,
     latencyMs: 120,
@@ -95,6 +97,8 @@ describe('UsageWriter on SQLite', () => {
       promptTokens: 11,
       completionTokens: 22,
       totalTokens: 33,
+      cachedTokens: 4,
+      reasoningTokens: 7,
       status: 'aborted',
       httpStatus: 200,
       latencyMs: 4567,
@@ -134,6 +138,8 @@ describe('UsageWriter on SQLite', () => {
         prompt_tokens: 11,
         completion_tokens: 22,
         total_tokens: 33,
+        cached_tokens: 4,
+        reasoning_tokens: 7,
         status: 'aborted',
         http_status: 200,
         latency_ms: 4567,
@@ -153,6 +159,8 @@ describe('UsageWriter on SQLite', () => {
         prompt_tokens: 0,
         completion_tokens: 0,
         total_tokens: 0,
+        cached_tokens: 0,
+        reasoning_tokens: 0,
         status: 'error',
         http_status: 503,
         latency_ms: 3,
@@ -161,6 +169,21 @@ describe('UsageWriter on SQLite', () => {
         created_at: 1_800_000_000_456,
       },
     ]);
+  });
+
+  it('when events of one day, key, model and channel are written in two batches, then usage_daily sums their cached and reasoning tokens', async () => {
+    await writer.write([
+      usageEvent(1, { cachedTokens: 3, reasoningTokens: 2 }),
+      usageEvent(2, { cachedTokens: 4, reasoningTokens: 0 }),
+    ]);
+    await writer.write([usageEvent(3, { cachedTokens: 5, reasoningTokens: 1 })]);
+    // A redelivered event adds nothing.
+    await writer.write([usageEvent(1, { cachedTokens: 3, reasoningTokens: 2 })]);
+    const daily = await db
+      .selectFrom('usage_daily')
+      .select(['requests', 'prompt_tokens', 'cached_tokens', 'reasoning_tokens'])
+      .execute();
+    expect(daily).toEqual([{ requests: 3, prompt_tokens: 36, cached_tokens: 12, reasoning_tokens: 3 }]);
   });
 
   it('when a model name or error is longer than its column, then it is cut to the column width', async () => {

@@ -15,6 +15,7 @@ import {
   type NatsError,
 } from 'nats';
 import type { UsageBus, UsageEvent } from '@switchyard/core';
+import { decodeUsageEvent } from './usage-event-json.js';
 import { UsageSpool } from './usage-spool.js';
 
 /** Options of {@link NatsUsageBus.connect}. */
@@ -533,7 +534,7 @@ export class NatsUsageBus implements UsageBus {
     const events: UsageEvent[] = [];
     const valid: JsMsg[] = [];
     for (const msg of msgs) {
-      const event = decode(msg.data);
+      const event = decodeUsageEvent(decoder.decode(msg.data));
       if (event) {
         events.push(event);
         valid.push(msg);
@@ -578,22 +579,6 @@ export class NatsUsageBus implements UsageBus {
       return false; // NATS unreachable or the consumer not yet created: not known to be idle
     }
   }
-}
-
-function decode(data: Uint8Array): UsageEvent | null {
-  try {
-    const value: unknown = JSON.parse(decoder.decode(data));
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as { requestId?: unknown }).requestId === 'string'
-    ) {
-      return value as UsageEvent;
-    }
-  } catch {
-    // fall through: not JSON
-  }
-  return null;
 }
 
 function apiErrorCode(err: unknown): number | undefined {

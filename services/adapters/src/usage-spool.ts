@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { UsageEvent } from '@switchyard/core';
+import { decodeUsageEvent } from './usage-event-json.js';
 
 /** Options of {@link UsageSpool.open}. */
 export interface UsageSpoolOptions {
@@ -243,7 +244,7 @@ export class UsageSpool {
     }
     let events = 0;
     lines.forEach((line, i) => {
-      const event = decodeLine(line);
+      const event = decodeUsageEvent(line);
       if (!event) {
         // Redelivering it is impossible; report it so the lost usage can be reconstructed from logs.
         this.#onError?.(new Error(`usage spool segment ${file}: skipped undecodable line ${i + 1}`));
@@ -291,22 +292,6 @@ function processAlive(pid: number): boolean {
 /** Zero-padded, so a directory listing shows segments in order. */
 function segmentFile(dir: string, seq: number): string {
   return path.join(dir, `spool-${String(seq).padStart(12, '0')}.jsonl`);
-}
-
-function decodeLine(line: string): UsageEvent | null {
-  try {
-    const value: unknown = JSON.parse(line);
-    if (
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as { requestId?: unknown }).requestId === 'string'
-    ) {
-      return value as UsageEvent;
-    }
-  } catch {
-    // fall through: not JSON
-  }
-  return null;
 }
 
 function unlinkQuietly(file: string): void {

@@ -60,6 +60,8 @@ for (const dialect of DIALECTS) {
         prompt_tokens: 1,
         completion_tokens: 2,
         total_tokens: 3,
+        cached_tokens: 0,
+        reasoning_tokens: 0,
         status: 'ok',
         http_status: 200,
         latency_ms: 5,

@@ -13,6 +13,8 @@ export function usageEvent(n: number): UsageEvent {
     promptTokens: n,
     completionTokens: 1,
     totalTokens: n + 1,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     status: 'ok',
     httpStatus: 200,
     latencyMs: 10,

@@ -61,6 +61,8 @@ function toUsage(row: UsageLogRow): UsageRecord {
     promptTokens: Number(row.prompt_tokens),
     completionTokens: Number(row.completion_tokens),
     totalTokens: Number(row.total_tokens),
+    cachedTokens: Number(row.cached_tokens),
+    reasoningTokens: Number(row.reasoning_tokens),
     status: row.status,
     httpStatus: Number(row.http_status),
     latencyMs: Number(row.latency_ms),

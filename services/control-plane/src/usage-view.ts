@@ -15,6 +15,10 @@ export interface UsageView {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Prompt tokens read from the provider's cache (part of prompt_tokens); 0 when not reported. */
+  cached_tokens: number;
+  /** Completion tokens spent on reasoning (part of completion_tokens); 0 when not reported. */
+  reasoning_tokens: number;
   status: string;
   http_status: number;
   latency_ms: number;
@@ -42,6 +46,8 @@ export function toUsageView(row: UsageRecord): UsageView {
     prompt_tokens: row.promptTokens,
     completion_tokens: row.completionTokens,
     total_tokens: row.totalTokens,
+    cached_tokens: row.cachedTokens,
+    reasoning_tokens: row.reasoningTokens,
     status: row.status,
     http_status: row.httpStatus,
     latency_ms: row.latencyMs,

@@ -72,6 +72,16 @@ export interface UsageEvent {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /**
+   * Prompt tokens the provider read from its prompt cache (part of `promptTokens`); 0 when not reported.
+   * Events from relays that predate this field decode with 0.
+   */
+  cachedTokens: number;
+  /**
+   * Completion tokens spent on reasoning (part of `completionTokens`); 0 when not reported.
+   * Events from relays that predate this field decode with 0.
+   */
+  reasoningTokens: number;
   status: UsageStatus;
   /** The HTTP status the client got (for streams: the status line sent, 200 once streaming began). */
   httpStatus: number;

@@ -63,6 +63,10 @@ export interface UsageLogsTable {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Prompt tokens read from the provider's cache (part of `prompt_tokens`); 0 on rows before this was kept. */
+  cached_tokens: number;
+  /** Completion tokens spent on reasoning (part of `completion_tokens`); 0 on rows before this was kept. */
+  reasoning_tokens: number;
   status: string;
   http_status: number;
   latency_ms: number;
@@ -83,6 +87,10 @@ export interface UsageDailyTable {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Sum of `usage_logs.cached_tokens`; rows summed before this was kept contributed 0. */
+  cached_tokens: number;
+  /** Sum of `usage_logs.reasoning_tokens`; rows summed before this was kept contributed 0. */
+  reasoning_tokens: number;
   latency_ms_sum: number;
   updated_at: number;
 }

@@ -710,6 +710,8 @@ export function tokenUsage(u: CanonicalUsage): TokenUsage {
     promptTokens: u.inputTokens,
     completionTokens: u.outputTokens,
     totalTokens: u.inputTokens + u.outputTokens,
+    cachedTokens: u.cachedInputTokens,
+    reasoningTokens: u.reasoningTokens,
   };
 }
 

@@ -316,6 +316,8 @@ export class Relay {
         promptTokens: u?.promptTokens ?? 0,
         completionTokens: u?.completionTokens ?? 0,
         totalTokens: u?.totalTokens ?? 0,
+        cachedTokens: u?.cachedTokens ?? 0,
+        reasoningTokens: u?.reasoningTokens ?? 0,
         status: state.status,
         httpStatus: state.status === 'aborted' ? 499 : state.httpStatus,
         latencyMs: Math.round(ms),

@@ -441,3 +441,66 @@ describe('a Claude Code-shaped agent loop through a conversion', () => {
     expect(upstream.messages[0]).toMatchObject({ role: 'system' });
   });
 });
+
+describe('cached and reasoning tokens in the usage ledger', () => {
+  interface UsageRow {
+    client_request_id: string | null;
+    model: string;
+    prompt_tokens: number;
+    completion_tokens: number;
+    cached_tokens: number;
+    reasoning_tokens: number;
+  }
+
+  /** The ledger row of the request sent with `x-request-id: clientId`, once accounting has written it. */
+  async function usageRow(clientId: string): Promise<UsageRow | undefined> {
+    await m.t.gw.idle();
+    const rows = await m.t.admin<{ data: UsageRow[] }>('GET', `/usage?key_id=${m.key.id}&limit=50`);
+    expect(rows.status).toBe(200);
+    return rows.body.data.find((r) => r.client_request_id === clientId);
+  }
+
+  const chat = (model: string, extra: Record<string, unknown> = {}) => ({
+    model,
+    messages: [{ role: 'user', content: 'Count my cached tokens' }],
+    ...extra,
+  });
+
+  it('when the upstream reports cached prompt tokens, then the passthrough and the conversion both record them', async () => {
+    m.mock.cachedTokens = 4;
+    try {
+      const passthrough = await post('/v1/chat/completions', chat('m-openai'), {
+        ...bearer(),
+        'x-request-id': 'cache-passthrough',
+      });
+      expect(passthrough.status).toBe(200);
+      expect(m.mock.requests.at(-1)!.path).toBe('/v1/chat/completions');
+      const converted = await post('/v1/chat/completions', chat('m-anthropic'), {
+        ...bearer(),
+        'x-request-id': 'cache-conversion',
+      });
+      expect(converted.status).toBe(200);
+      expect(m.mock.requests.at(-1)!.path).toBe('/v1/messages');
+    } finally {
+      m.mock.cachedTokens = 0;
+    }
+    const rowA = await usageRow('cache-passthrough');
+    expect(rowA).toMatchObject({ model: 'm-openai', cached_tokens: 4, reasoning_tokens: 0 });
+    expect(rowA!.prompt_tokens).toBeGreaterThanOrEqual(4);
+    const rowB = await usageRow('cache-conversion');
+    expect(rowB).toMatchObject({ model: 'm-anthropic', cached_tokens: 4, reasoning_tokens: 0 });
+    expect(rowB!.prompt_tokens).toBeGreaterThanOrEqual(4);
+  });
+
+  it('when a Gemini model reasons for an OpenAI client, then the row records its reasoning tokens within the completion tokens', async () => {
+    const r = await post('/v1/chat/completions', chat('m-gemini', { reasoning_effort: 'low' }), {
+      ...bearer(),
+      'x-request-id': 'reasoning-gemini',
+    });
+    expect(r.status).toBe(200);
+    const row = await usageRow('reasoning-gemini');
+    expect(row).toMatchObject({ model: 'm-gemini', cached_tokens: 0 });
+    expect(row!.reasoning_tokens).toBeGreaterThan(0);
+    expect(row!.reasoning_tokens).toBeLessThanOrEqual(row!.completion_tokens);
+  });
+});

@@ -8,12 +8,14 @@ import {
 import * as m0001 from './2026_11_23_0001_init.js';
 import * as m0002 from './2026_11_23_0002_usage_daily.js';
 import * as m0003 from './2026_11_24_0003_channel_options.js';
+import * as m0004 from './2026_12_01_0004_usage_cache_reasoning.js';
 
 /** Every migration, by its frozen name. Order is by name. */
 export const MIGRATIONS: Record<string, Migration> = {
   '2026_11_23_0001_init': m0001,
   '2026_11_23_0002_usage_daily': m0002,
   '2026_11_24_0003_channel_options': m0003,
+  '2026_12_01_0004_usage_cache_reasoning': m0004,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
