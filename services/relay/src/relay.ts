@@ -233,6 +233,8 @@ export class Relay {
     };
     this.#inflight++;
     res.setHeader('x-request-id', state.echoRequestId);
+    // Anthropic's SDKs read the request id from `request-id` (and show it in their errors).
+    if (errors === 'anthropic-messages') res.setHeader('request-id', state.echoRequestId);
     res.once('close', () => {
       if (!res.writableFinished) state.clientGone.abort();
     });

@@ -263,6 +263,23 @@ describe('image URLs for upstreams that need inline images', () => {
   });
 });
 
+describe('request ids', () => {
+  it('when an Anthropic client is answered, then the request id is in request-id as Anthropic SDKs expect', async () => {
+    const res = await fetch(`${m.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': m.key.key, 'content-type': 'application/json', 'x-request-id': 'claude-req-1' },
+      body: JSON.stringify({
+        model: 'm-openai',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'id?' }],
+      }),
+    });
+    await res.text();
+    expect(res.headers.get('request-id')).toBe('claude-req-1');
+    expect(res.headers.get('x-request-id')).toBe('claude-req-1');
+  });
+});
+
 describe('authentication in every client format', () => {
   it('when an Anthropic client sends a wrong x-api-key, then 401 authentication_error in Anthropic shape', async () => {
     const r = await post(
