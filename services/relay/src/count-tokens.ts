@@ -79,3 +79,34 @@ export async function handleCountTokens(
   }
   sendJson(res, 200, { input_tokens: countTokensEstimate(canonical) });
 }
+
+/**
+ * Gemini's `POST /v1beta/models/{model}:countTokens` (Gemini CLI asks it to manage its context):
+ * counted locally with the same approximation as count_tokens, from `contents` or a whole
+ * `generateContentRequest`. Not billed.
+ */
+export async function handleGeminiCountTokens(
+  ctx: RelayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: RequestState,
+  model: string,
+  queryKey: string | null,
+): Promise<void> {
+  const key = ctx.auth.authenticate(req.headers, Date.now(), queryKey);
+  state.key = key;
+  const body = parseJsonObject(await readBody(req, ctx.options.bodyLimitBytes));
+  checkModelAllowed(key, model);
+  if (!ctx.routing.serves(model, key.group)) throw new ModelNotFoundError(model);
+  state.modelLabel = model;
+  const inner = body.generateContentRequest;
+  const request =
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? (inner as Record<string, unknown>)
+      : { contents: body.contents };
+  if (!Array.isArray(request.contents)) {
+    throw new InvalidRequestError("'contents' is required and must be an array.", { param: 'contents' });
+  }
+  const canonical = CLIENT_CODECS.gemini.parseRequest(request, { model, stream: false });
+  sendJson(res, 200, { totalTokens: countTokensEstimate(canonical) });
+}

@@ -11,7 +11,7 @@ import {
   type UsageBus,
 } from '@switchyard/core';
 import { CLIENT_CODECS, type ClientFormat } from '@switchyard/providers';
-import { handleCountTokens } from './count-tokens.js';
+import { handleCountTokens, handleGeminiCountTokens } from './count-tokens.js';
 import { handleGeneration, type GenerationEndpoint } from './generation.js';
 import { ImageFetcher } from './image-fetcher.js';
 import { handleModels } from './model-routes.js';
@@ -146,7 +146,17 @@ export class Relay {
     const colon = rest === null ? -1 : rest.lastIndexOf(':');
     const action = colon === -1 ? null : rest!.slice(colon + 1);
     const search = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    if (
+    if (method === 'POST' && rest !== null && action === 'countTokens') {
+      const model = decodePath(rest.slice(0, colon));
+      const key = search.get('key');
+      void this.#handle(
+        '/v1beta/models:countTokens',
+        'gemini',
+        (ctx, rq, rs, st) => handleGeminiCountTokens(ctx, rq, rs, st, model, key === '' ? null : key),
+        req,
+        res,
+      );
+    } else if (
       method === 'POST' &&
       rest !== null &&
       (action === 'generateContent' || action === 'streamGenerateContent')

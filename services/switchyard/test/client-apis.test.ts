@@ -521,3 +521,23 @@ describe('cached and reasoning tokens in the usage ledger', () => {
     expect(row!.reasoning_tokens).toBeLessThanOrEqual(row!.completion_tokens);
   });
 });
+
+describe('Gemini countTokens', () => {
+  it('when the genai SDK counts tokens for a model behind an OpenAI channel, then it gets a local estimate', async () => {
+    const { GoogleGenAI } = await import('@google/genai');
+    const ai = new GoogleGenAI({ apiKey: m.key.key, httpOptions: { baseUrl: m.url } });
+    const short = await ai.models.countTokens({ model: 'm-openai', contents: 'Hi' });
+    const long = await ai.models.countTokens({
+      model: 'm-openai',
+      contents: 'A much longer sentence that certainly holds more tokens than the first one did.',
+    });
+    expect(short.totalTokens).toBeGreaterThan(0);
+    expect(long.totalTokens).toBeGreaterThan(short.totalTokens!);
+  });
+
+  it('when countTokens gets no contents, then 400 INVALID_ARGUMENT', async () => {
+    const r = await post('/v1beta/models/m-openai:countTokens', {}, { 'x-goog-api-key': m.key.key });
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+  });
+});

@@ -169,6 +169,12 @@ const ENDPOINTS: Endpoint[] = [
     valid: () => ({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] }),
   },
   {
+    name: 'gemini countTokens',
+    path: (model) => `/v1beta/models/${model}:countTokens`,
+    shape: 'gemini',
+    valid: () => ({ contents: [{ role: 'user', parts: [{ text: 'Count me' }] }] }),
+  },
+  {
     name: 'embeddings',
     path: () => '/v1/embeddings',
     shape: 'openai',
