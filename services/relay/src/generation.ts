@@ -207,6 +207,11 @@ export async function handleGeneration(
       upFormat === ep.format &&
       provider.passthrough(upFormat) &&
       (ep.sse || !stream || ep.format !== 'gemini');
+    ctx.metrics.formatAttempts.inc({
+      client_format: ep.format,
+      upstream_format: upFormat,
+      mode: passthrough ? 'passthrough' : 'converted',
+    });
     const outcome = passthrough
       ? await passthroughAttempt(job, c, provider, upFormat)
       : await convertedAttempt(job, c, provider, upFormat);

@@ -10,6 +10,7 @@ export class RelayMetrics {
   readonly upstreamDuration: Histogram<'channel' | 'outcome'>;
   readonly upstreamAttempts: Counter<'channel' | 'outcome'>;
   readonly timeToFirstToken: Histogram<'model' | 'channel'>;
+  readonly formatAttempts: Counter<'client_format' | 'upstream_format' | 'mode'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -45,6 +46,12 @@ export class RelayMetrics {
       help: 'For streams: time from request arrival to the first chunk sent to the client.',
       labelNames: ['model', 'channel'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+      registers,
+    });
+    this.formatAttempts = new Counter({
+      name: 'switchyard_format_attempts_total',
+      help: 'Generation attempts by client wire format, upstream wire format and mode (passthrough or converted).',
+      labelNames: ['client_format', 'upstream_format', 'mode'],
       registers,
     });
   }

@@ -215,6 +215,24 @@ describe('what a target cannot express is a clear 400', () => {
   });
 });
 
+describe('metrics', () => {
+  it('when requests pass through and are converted, then the format counter says which', async () => {
+    await post('anthropic', 'm-anthropic', false);
+    await post('anthropic', 'm-gemini', false);
+    const text = await (await fetch(`${m.url}/metrics`)).text();
+    const value = (labels: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`switchyard_format_attempts_total{${labels}}`));
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    expect(
+      value('client_format="anthropic-messages",upstream_format="anthropic-messages",mode="passthrough"'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value('client_format="anthropic-messages",upstream_format="gemini",mode="converted"'),
+    ).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('streams are converted as they arrive', () => {
   it('when the upstream paces its chunks, then the converted stream delivers the first text long before the last', async () => {
     m.mock.setFaults({ chunkDelayMs: 150 });
