@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidRequestError, ModelNotFoundError, UpstreamError } from '@switchyard/core';
+import { InvalidRequestError, UpstreamError } from '@switchyard/core';
 import { CLIENT_CODECS, countTokensEstimate, providerFor } from '@switchyard/providers';
-import { parseJsonObject, readBody } from './body-reader.js';
-import { checkModelAllowed } from './generation.js';
+import { admitModelRequest, forwardedHeaders } from './model-admission.js';
 import type { RelayContext } from './relay-context.js';
 import type { RequestState } from './request-state.js';
 import { sendJson } from './response-writer.js';
-import { headerValue, sendAttempt } from './upstream-attempt.js';
+import { providerDeps, sendAttempt } from './upstream-attempt.js';
 
 /**
  * `POST /v1/messages/count_tokens`: asked of an Anthropic upstream when the model is served by one;
@@ -19,19 +18,13 @@ export async function handleCountTokens(
   res: ServerResponse,
   state: RequestState,
 ): Promise<void> {
-  const key = ctx.auth.authenticate(req.headers, Date.now());
-  state.key = key;
-  const body = parseJsonObject(await readBody(req, ctx.options.bodyLimitBytes));
-  const model = body.model;
-  if (typeof model !== 'string' || model === '') {
-    throw new InvalidRequestError("'model' is required and must be a non-empty string.", { param: 'model' });
-  }
-  if (!Array.isArray(body.messages)) {
-    throw new InvalidRequestError("'messages' is required and must be an array.", { param: 'messages' });
-  }
-  checkModelAllowed(key, model);
-  if (!ctx.routing.serves(model, key.group)) throw new ModelNotFoundError(model);
-  state.modelLabel = model;
+  const { key, body, model } = await admitModelRequest(ctx, req, state, {
+    validate: (b) => {
+      if (!Array.isArray(b.messages)) {
+        throw new InvalidRequestError("'messages' is required and must be an array.", { param: 'messages' });
+      }
+    },
+  });
   // Validates the body the way /v1/messages would (max_tokens is not part of a count request).
   const canonical = CLIENT_CODECS['anthropic-messages'].parseRequest({ max_tokens: 1, ...body }, {});
 
@@ -50,30 +43,19 @@ export async function handleCountTokens(
         model: c.upstreamModel,
         stream: false,
         body: { ...body, model: c.upstreamModel },
-        clientHeaders: {
-          ...(headerValue(req.headers['anthropic-version']) === undefined
-            ? {}
-            : { 'anthropic-version': headerValue(req.headers['anthropic-version'])! }),
-          ...(headerValue(req.headers['anthropic-beta']) === undefined
-            ? {}
-            : { 'anthropic-beta': headerValue(req.headers['anthropic-beta'])! }),
-        },
+        clientHeaders: forwardedHeaders(req),
       },
-      { now: Date.now, postForm: (url, form, signal) => ctx.upstream.postForm(url, form, signal) },
+      providerDeps(ctx),
     );
     const sent = await sendAttempt(ctx, c, prepared, state);
     if (sent === null) return;
     if (sent instanceof UpstreamError) continue;
+    // The upstream's count, or its verdict on the request (a 4xx), relayed as it is.
     const text = await sent.up.body.text();
-    if (sent.up.status >= 400) {
-      res.writeHead(sent.up.status, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(sent.up.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
     return;
   }
@@ -93,12 +75,7 @@ export async function handleGeminiCountTokens(
   model: string,
   queryKey: string | null,
 ): Promise<void> {
-  const key = ctx.auth.authenticate(req.headers, Date.now(), queryKey);
-  state.key = key;
-  const body = parseJsonObject(await readBody(req, ctx.options.bodyLimitBytes));
-  checkModelAllowed(key, model);
-  if (!ctx.routing.serves(model, key.group)) throw new ModelNotFoundError(model);
-  state.modelLabel = model;
+  const { body } = await admitModelRequest(ctx, req, state, { pathModel: model, queryKey });
   const inner = body.generateContentRequest;
   const request =
     inner !== null && typeof inner === 'object' && !Array.isArray(inner)

@@ -3,15 +3,11 @@ import { performance } from 'node:perf_hooks';
 import {
   GatewayError,
   InvalidRequestError,
-  ModelNotFoundError,
   NoHealthyUpstreamError,
-  PermissionDeniedError,
   RateLimitedError,
   UpstreamError,
   UpstreamRejectedError,
   UpstreamTimeoutError,
-  matchesAnyModel,
-  type KeyRecord,
 } from '@switchyard/core';
 import {
   CLIENT_CODECS,
@@ -36,7 +32,7 @@ import {
 } from '@switchyard/providers';
 import type { Candidate } from './routing-table.js';
 import type { RelayContext } from './relay-context.js';
-import { parseJsonObject, readBody } from './body-reader.js';
+import { admitModelRequest, forwardedHeaders } from './model-admission.js';
 import { inlineImages } from './image-inliner.js';
 import { writeWithBackpressure } from './response-writer.js';
 import { toUpstreamError, type UpstreamResponse } from './upstream-client.js';
@@ -45,6 +41,7 @@ import {
   TIMEOUT,
   headerValue,
   markAborted,
+  providerDeps,
   sendAttempt,
   withTimeout,
   type UsableResponse,
@@ -59,10 +56,15 @@ export interface GenerationEndpoint {
   pathStream: boolean | null;
   /** Gemini `alt=sse`; true for every other format (their streams are always SSE). */
   sse: boolean;
+  /**
+   * `chat` for generation. `embeddings` and `completions` (legacy) are OpenAI-only: passed through
+   * to channels whose provider serves them, never converted.
+   */
+  operation: 'chat' | 'embeddings' | 'completions';
 }
 
-/** Client headers a provider may forward (see UpstreamCall.clientHeaders). */
-const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;
+/** The body field the OpenAI-only operations require. */
+const OPERATION_FIELD = { embeddings: 'input', completions: 'prompt' } as const;
 
 /** The top-level field each format's body must carry as an array (checked before any upstream call). */
 const REQUIRED_ARRAY: Record<ClientFormat, string | null> = {
@@ -118,10 +120,7 @@ class GenerationJob {
   }
 
   deps(): ProviderDeps {
-    return {
-      now: Date.now,
-      postForm: (url, form, signal) => this.ctx.upstream.postForm(url, form, signal),
-    };
+    return providerDeps(this.ctx);
   }
 }
 
@@ -138,40 +137,13 @@ export async function handleGeneration(
   state: RequestState,
   ep: GenerationEndpoint,
 ): Promise<void> {
-  const key = ctx.auth.authenticate(
-    req.headers,
-    Date.now(),
-    ep.format === 'gemini' ? queryKey(req.url) : null,
-  );
-  state.key = key;
-  const body = parseJsonObject(await readBody(req, ctx.options.bodyLimitBytes));
-  const model = ep.pathModel ?? body.model;
-  if (typeof model !== 'string' || model === '') {
-    throw new InvalidRequestError("'model' is required and must be a non-empty string.", { param: 'model' });
-  }
-  state.model = model;
-  const required = REQUIRED_ARRAY[ep.format];
-  if (required !== null && !Array.isArray(body[required])) {
-    throw new InvalidRequestError(`'${required}' is required and must be an array.`, { param: required });
-  }
-  if (ep.format === 'openai-responses' && typeof body.input !== 'string' && !Array.isArray(body.input)) {
-    throw new InvalidRequestError("'input' is required and must be a string or an array.", {
-      param: 'input',
-    });
-  }
-  if (
-    ep.pathStream === null &&
-    body.stream !== undefined &&
-    body.stream !== null &&
-    typeof body.stream !== 'boolean'
-  ) {
-    throw new InvalidRequestError("'stream' must be a boolean.", { param: 'stream' });
-  }
-  checkModelAllowed(key, model);
-  if (!ctx.routing.serves(model, key.group)) throw new ModelNotFoundError(model);
-  state.modelLabel = model;
+  const { key, body, model } = await admitModelRequest(ctx, req, state, {
+    pathModel: ep.pathModel,
+    queryKey: ep.format === 'gemini' ? queryKey(req.url) : null,
+    validate: (b) => validateShape(ep, b),
+  });
 
-  const stream = ep.pathStream ?? body.stream === true;
+  const stream = ep.operation !== 'embeddings' && (ep.pathStream ?? body.stream === true);
   state.stream = stream;
   let includeUsage = false;
   if (stream && ep.format === 'openai-chat') {
@@ -181,16 +153,22 @@ export async function handleGeneration(
     }
     includeUsage = (so as Record<string, unknown> | null | undefined)?.include_usage === true;
   }
-  const clientHeaders: Record<string, string> = {};
-  for (const h of FORWARDED_HEADERS) {
-    const v = headerValue(req.headers[h]);
-    if (v !== undefined) clientHeaders[h] = v;
-  }
-  const job = new GenerationJob(ctx, res, state, ep, body, stream, includeUsage, clientHeaders);
+  const job = new GenerationJob(ctx, res, state, ep, body, stream, includeUsage, forwardedHeaders(req));
 
-  const candidates = await ctx.routing.candidates(model, key.group, (channel) =>
+  const routed = await ctx.routing.candidates(model, key.group, (channel) =>
     ctx.coordination.nextCounter(`rr:channel:${channel.id}`),
   );
+  const op = ep.operation;
+  const candidates =
+    op === 'chat'
+      ? routed
+      : routed.filter((c) => providerFor(c.channel.provider).supports(op, c.channel, c.upstreamModel));
+  if (candidates.length === 0 && routed.length > 0) {
+    throw new InvalidRequestError(
+      `No channel serving '${model}' supports ${op === 'embeddings' ? 'embeddings' : 'the legacy completions API'}.`,
+      { code: 'operation_not_supported', param: 'model' },
+    );
+  }
   const attempts = Math.min(candidates.length, ctx.options.maxAttempts);
   let lastError: UpstreamError | null = null;
   let refused: GatewayError | null = null;
@@ -201,12 +179,13 @@ export async function handleGeneration(
     state.upstreamModel = c.upstreamModel;
     if (i > 0) state.attempts = i + 1;
     const provider = providerFor(c.channel.provider);
-    const upFormat = provider.chatFormat(c.channel, c.upstreamModel);
+    const upFormat = op === 'chat' ? provider.chatFormat(c.channel, c.upstreamModel) : 'openai-chat';
     // Gemini's JSON-array stream (no alt=sse) cannot be relayed from the SSE stream providers send.
     const passthrough =
-      upFormat === ep.format &&
-      provider.passthrough(upFormat) &&
-      (ep.sse || !stream || ep.format !== 'gemini');
+      op !== 'chat' ||
+      (upFormat === ep.format &&
+        provider.passthrough(upFormat) &&
+        (ep.sse || !stream || ep.format !== 'gemini'));
     ctx.metrics.formatAttempts.inc({
       client_format: ep.format,
       upstream_format: upFormat,
@@ -238,9 +217,31 @@ export async function handleGeneration(
   throw refused ?? exhausted(lastError, model);
 }
 
-export function checkModelAllowed(key: KeyRecord, model: string): void {
-  if (key.models !== null && !matchesAnyModel(key.models, model)) {
-    throw new PermissionDeniedError(`This API key may not use the model '${model}'.`, 'model_not_allowed');
+/** The route's own checks of the body's shape, before the model is checked against the key. */
+function validateShape(ep: GenerationEndpoint, body: Record<string, unknown>): void {
+  if (ep.operation !== 'chat') {
+    const field = OPERATION_FIELD[ep.operation];
+    if (body[field] === undefined || body[field] === null) {
+      throw new InvalidRequestError(`'${field}' is required.`, { param: field });
+    }
+  } else {
+    const required = REQUIRED_ARRAY[ep.format];
+    if (required !== null && !Array.isArray(body[required])) {
+      throw new InvalidRequestError(`'${required}' is required and must be an array.`, { param: required });
+    }
+    if (ep.format === 'openai-responses' && typeof body.input !== 'string' && !Array.isArray(body.input)) {
+      throw new InvalidRequestError("'input' is required and must be a string or an array.", {
+        param: 'input',
+      });
+    }
+  }
+  if (
+    ep.pathStream === null &&
+    body.stream !== undefined &&
+    body.stream !== null &&
+    typeof body.stream !== 'boolean'
+  ) {
+    throw new InvalidRequestError("'stream' must be a boolean.", { param: 'stream' });
   }
 }
 
@@ -431,7 +432,7 @@ async function prepareAndSend(
       {
         channel: c.channel,
         account: c.account,
-        operation: 'chat',
+        operation: job.ep.operation,
         format,
         model: c.upstreamModel,
         stream: job.stream,

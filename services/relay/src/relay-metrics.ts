@@ -50,7 +50,7 @@ export class RelayMetrics {
     });
     this.formatAttempts = new Counter({
       name: 'switchyard_format_attempts_total',
-      help: 'Generation attempts by client wire format, upstream wire format and mode (passthrough or converted).',
+      help: 'Upstream attempts of the client API routes by client wire format, upstream wire format and mode (passthrough or converted).',
       labelNames: ['client_format', 'upstream_format', 'mode'],
       registers,
     });

@@ -15,7 +15,6 @@ import { handleCountTokens, handleGeminiCountTokens } from './count-tokens.js';
 import { handleGeneration, type GenerationEndpoint } from './generation.js';
 import { ImageFetcher } from './image-fetcher.js';
 import { handleModels } from './model-routes.js';
-import { handleOpenAIOperation } from './openai-operations.js';
 import { KeyAuthenticator } from './key-authenticator.js';
 import { RelayMetrics } from './relay-metrics.js';
 import type { RelayContext, RelaySettings } from './relay-context.js';
@@ -54,9 +53,41 @@ const BILLABLE = new Set([
 ]);
 
 const ENDPOINTS: Record<string, GenerationEndpoint> = {
-  '/v1/chat/completions': { format: 'openai-chat', pathModel: null, pathStream: null, sse: true },
-  '/v1/responses': { format: 'openai-responses', pathModel: null, pathStream: null, sse: true },
-  '/v1/messages': { format: 'anthropic-messages', pathModel: null, pathStream: null, sse: true },
+  '/v1/chat/completions': {
+    format: 'openai-chat',
+    pathModel: null,
+    pathStream: null,
+    sse: true,
+    operation: 'chat',
+  },
+  '/v1/responses': {
+    format: 'openai-responses',
+    pathModel: null,
+    pathStream: null,
+    sse: true,
+    operation: 'chat',
+  },
+  '/v1/messages': {
+    format: 'anthropic-messages',
+    pathModel: null,
+    pathStream: null,
+    sse: true,
+    operation: 'chat',
+  },
+  '/v1/embeddings': {
+    format: 'openai-chat',
+    pathModel: null,
+    pathStream: null,
+    sse: true,
+    operation: 'embeddings',
+  },
+  '/v1/completions': {
+    format: 'openai-chat',
+    pathModel: null,
+    pathStream: null,
+    sse: true,
+    operation: 'completions',
+  },
 };
 
 /** A caller-supplied request id is echoed only if it is short and plain (it lands in logs and headers). */
@@ -114,15 +145,6 @@ export class Relay {
         void this.#handle(path, errors, (ctx, rq, rs, st) => handleGeneration(ctx, rq, rs, st, ep), req, res);
       } else if (path === '/v1/messages/count_tokens' && method === 'POST') {
         void this.#handle(path, errors, handleCountTokens, req, res);
-      } else if ((path === '/v1/embeddings' || path === '/v1/completions') && method === 'POST') {
-        const op = path === '/v1/embeddings' ? 'embeddings' : 'completions';
-        void this.#handle(
-          path,
-          errors,
-          (ctx, rq, rs, st) => handleOpenAIOperation(ctx, rq, rs, st, op),
-          req,
-          res,
-        );
       } else if (
         (path === '/v1/models' || path.startsWith('/v1/models/')) &&
         (method === 'GET' || method === 'HEAD')
@@ -166,6 +188,7 @@ export class Relay {
         pathModel: decodePath(rest.slice(0, colon)),
         pathStream: action === 'streamGenerateContent',
         sse: search.get('alt') === 'sse',
+        operation: 'chat',
       };
       void this.#handle(
         `/v1beta/models:${action}`,

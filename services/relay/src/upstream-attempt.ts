@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { UpstreamError, UpstreamTimeoutError } from '@switchyard/core';
-import type { PreparedRequest } from '@switchyard/providers';
+import type { PreparedRequest, ProviderDeps } from '@switchyard/providers';
 import type { Candidate } from './routing-table.js';
 import type { RelayContext } from './relay-context.js';
 import type { RequestState } from './request-state.js';
@@ -80,6 +80,11 @@ export async function sendAttempt(
     );
   }
   return { up, t0 };
+}
+
+/** What providers may use besides the call: the clock and the relay's own HTTP client for token exchanges. */
+export function providerDeps(ctx: RelayContext): ProviderDeps {
+  return { now: Date.now, postForm: (url, form, signal) => ctx.upstream.postForm(url, form, signal) };
 }
 
 export function markAborted(state: RequestState): null {
