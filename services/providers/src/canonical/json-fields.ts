@@ -88,6 +88,31 @@ export function parseArguments(text: string): JsonObject {
   }
 }
 
+/**
+ * Tool-call arguments as the object a request format wants (Anthropic `input`, Gemini `args`,
+ * Converse `input`): `{}` for empty text; text that is not a JSON object is a 400 naming `param`.
+ */
+export function requireArgumentsObject(json: string, param: string): JsonObject {
+  if (json.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw invalid(param, 'a tool call has arguments that are not valid JSON.');
+  }
+  if (!isObject(v)) throw invalid(param, 'a tool call has arguments that are not a JSON object.');
+  return v;
+}
+
+/** Parses JSON text (an upstream error body, say); null when it is not JSON. */
+export function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
 /** A data URL (`data:image/png;base64,....`) split into media type and base64 data; null if not one. */
 export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
   const m = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url);

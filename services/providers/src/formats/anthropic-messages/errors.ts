@@ -1,5 +1,5 @@
 import { GatewayError } from '@switchyard/core';
-import { isObject } from '../../canonical/json-fields.js';
+import { isObject, parseJsonOrNull } from '../../canonical/json-fields.js';
 
 /** Anthropic's error body: `{type: "error", error: {type, message}}`. */
 export interface AnthropicErrorBody {
@@ -45,12 +45,7 @@ export function renderAnthropicError(err: unknown): { status: number; body: Anth
 
 /** The `error.message` of an Anthropic error body, or null when the body is not one. */
 export function anthropicErrorMessage(body: string): string | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return null;
-  }
+  const v = parseJsonOrNull(body);
   if (!isObject(v) || !isObject(v.error)) return null;
   return typeof v.error.message === 'string' ? v.error.message : null;
 }

@@ -11,6 +11,7 @@ import {
   optString,
   parseDataUrl,
   reqString,
+  requireArgumentsObject,
 } from '../../canonical/json-fields.js';
 import type { JsonObject } from '../../canonical/json-fields.js';
 import type {
@@ -377,7 +378,12 @@ function buildBlock(p: CanonicalPart, role: 'user' | 'assistant', param: string)
       return [buildImage(p)];
     case 'tool_call':
       return [
-        { type: 'tool_use', id: p.id, name: p.name, input: toolInput(p.arguments, `${param}.arguments`) },
+        {
+          type: 'tool_use',
+          id: p.id,
+          name: p.name,
+          input: requireArgumentsObject(p.arguments, `${param}.arguments`),
+        },
       ];
     case 'tool_result': {
       const content = p.content.flatMap((c) =>
@@ -408,16 +414,4 @@ function buildImage(p: ImagePart): JsonObject {
       ? { type: 'url', url: p.source.url }
       : { type: 'base64', media_type: p.source.mediaType, data: p.source.data };
   return { type: 'image', source };
-}
-
-function toolInput(text: string, param: string): JsonObject {
-  if (text.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw invalid(param, 'tool-call arguments must be valid JSON.');
-  }
-  if (!isObject(v)) throw invalid(param, 'tool-call arguments must be a JSON object.');
-  return v;
 }

@@ -1,17 +1,12 @@
 import { UpstreamError } from '@switchyard/core';
-import { isObject } from '../../canonical/json-fields.js';
+import { isObject, parseJsonOrNull } from '../../canonical/json-fields.js';
 
 /**
  * The message of a Bedrock error body (`{"message": ...}`; some services and older answers spell it
  * `Message`), or null when the body is not one.
  */
 export function converseErrorMessage(body: string): string | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return null;
-  }
+  const v = parseJsonOrNull(body);
   if (!isObject(v)) return null;
   if (typeof v.message === 'string') return v.message;
   return typeof v.Message === 'string' ? v.Message : null;

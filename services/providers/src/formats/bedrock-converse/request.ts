@@ -1,5 +1,4 @@
-import { invalid, isObject } from '../../canonical/json-fields.js';
-import type { JsonObject } from '../../canonical/json-fields.js';
+import { invalid, requireArgumentsObject } from '../../canonical/json-fields.js';
 import type {
   CanonicalMessage,
   CanonicalPart,
@@ -103,7 +102,9 @@ function block(p: CanonicalPart, param: string): ConverseContentBlock[] {
     case 'image':
       return [image(p, param)];
     case 'tool_call':
-      return [{ toolUse: { toolUseId: p.id, name: p.name, input: argumentsObject(p.arguments, param) } }];
+      return [
+        { toolUse: { toolUseId: p.id, name: p.name, input: requireArgumentsObject(p.arguments, param) } },
+      ];
     case 'tool_result':
       return [toolResult(p, param)];
     case 'thinking':
@@ -132,17 +133,4 @@ function image(p: ImagePart, param: string): ConverseImageBlock {
     throw invalid(param, `Bedrock Converse takes png, jpeg, gif and webp images, not ${p.source.mediaType}.`);
   }
   return { image: { format, source: { bytes: p.source.data } } };
-}
-
-/** Tool-call arguments as Converse's `input` object; text that is no JSON object is a 400. */
-function argumentsObject(json: string, param: string): JsonObject {
-  if (json.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch {
-    throw invalid(param, 'a tool call has arguments that are not valid JSON.');
-  }
-  if (!isObject(v)) throw invalid(param, 'a tool call has arguments that are not a JSON object.');
-  return v;
 }

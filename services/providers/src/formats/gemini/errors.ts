@@ -1,5 +1,5 @@
 import { GatewayError, UpstreamError } from '@switchyard/core';
-import { isObject } from '../../canonical/json-fields.js';
+import { isObject, parseJsonOrNull } from '../../canonical/json-fields.js';
 import type { GeminiErrorBody } from './types.js';
 
 /** Gemini's `error.status` (a google.rpc code name) for an HTTP status (CONVERSION.md, Errors). */
@@ -44,12 +44,7 @@ export function renderGeminiError(err: unknown): { status: number; body: GeminiE
  * `alt=sse` reports errors as a one-element JSON array, which is read too.
  */
 export function geminiErrorMessage(body: string): string | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return null;
-  }
+  const v = parseJsonOrNull(body);
   const o: unknown = Array.isArray(v) ? v[0] : v;
   if (!isObject(o) || !isObject(o.error)) return null;
   return typeof o.error.message === 'string' ? o.error.message : null;

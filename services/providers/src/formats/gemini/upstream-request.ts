@@ -1,5 +1,4 @@
-import { invalid, isObject } from '../../canonical/json-fields.js';
-import type { JsonObject } from '../../canonical/json-fields.js';
+import { invalid, requireArgumentsObject } from '../../canonical/json-fields.js';
 import type {
   CanonicalMessage,
   CanonicalReasoning,
@@ -67,7 +66,7 @@ function buildContents(messages: readonly CanonicalMessage[], signCalls: boolean
     for (const p of m.content) if (p.type === 'tool_call') callNames.set(p.id, p.name);
     const parts = toGeminiParts(m.content, {
       side: 'upstream',
-      args: (json) => argumentsObject(json, `messages[${i}]`),
+      args: (json) => requireArgumentsObject(json, `messages[${i}]`),
       other: (p) =>
         p.type === 'image' ? [inlineData(p, `messages[${i}]`)] : toolResultParts(p, callNames, i),
     });
@@ -86,19 +85,6 @@ function buildContents(messages: readonly CanonicalMessage[], signCalls: boolean
     }
   }
   return contents;
-}
-
-/** Tool-call arguments as an object; text that is no JSON object is a 400. */
-function argumentsObject(json: string, param: string): JsonObject {
-  if (json.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch {
-    throw invalid(param, 'a tool call has arguments that are not valid JSON.');
-  }
-  if (!isObject(v)) throw invalid(param, 'a tool call has arguments that are not a JSON object.');
-  return v;
 }
 
 function inlineData(p: ImagePart, param: string): GeminiPart {

@@ -1,4 +1,5 @@
 import { GatewayError } from '@switchyard/core';
+import { parseJsonOrNull } from '../../canonical/json-fields.js';
 
 /** OpenAI's error body: `{error: {message, type, param, code}}`. */
 export interface OpenAIErrorBody {
@@ -31,12 +32,7 @@ export function renderOpenAIError(err: unknown): { status: number; body: OpenAIE
  * `{error: "text"}` or `{message}`), or null when the text carries none.
  */
 export function openaiErrorMessage(text: string): string | null {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return null;
-  }
+  let body = parseJsonOrNull(text);
   if (Array.isArray(body)) body = body[0];
   if (body === null || typeof body !== 'object') return null;
   const { error, message } = body as { error?: unknown; message?: unknown };
