@@ -295,13 +295,8 @@ async function passthroughAttempt(
   const contentType = headerValue(up.headers['content-type']) ?? 'application/json';
   if (up.status >= 400 || !job.stream || !contentType.includes('text/event-stream')) {
     // A non-retryable 4xx is the upstream's verdict on the request itself: relay it as it is.
-    let text: string;
-    try {
-      text = await up.body.text();
-    } catch (err) {
-      if (state.clientGone.signal.aborted) return markAborted(state);
-      return toUpstreamError(err);
-    }
+    const text = await readWhole(job, up);
+    if (typeof text !== 'string') return text;
     if (up.status < 400) recordUsage(state, usageOfJson(text, codec));
     else {
       state.status = 'error';
@@ -361,13 +356,8 @@ async function convertedAttempt(
   const streamed =
     contentType.includes('text/event-stream') || contentType.includes('application/vnd.amazon.eventstream');
   if (up.status >= 400 || !job.stream || !streamed) {
-    let text: string;
-    try {
-      text = await up.body.text();
-    } catch (err) {
-      if (state.clientGone.signal.aborted) return markAborted(state);
-      return toUpstreamError(err);
-    }
+    const text = await readWhole(job, up);
+    if (typeof text !== 'string') return text;
     if (up.status >= 400) {
       state.error = `upstream_http_${up.status}`;
       throw new UpstreamRejectedError(
@@ -418,7 +408,17 @@ async function convertedAttempt(
   );
 }
 
-/** Prepares a chat call for `c` (URL, auth, signing) and sends it. */
+/** The whole upstream body; a failure to read it is a retryable attempt error (null: the client left). */
+async function readWhole(job: GenerationJob, up: UpstreamResponse): Promise<string | UpstreamError | null> {
+  try {
+    return await up.body.text();
+  } catch (err) {
+    if (job.state.clientGone.signal.aborted) return markAborted(job.state);
+    return toUpstreamError(err);
+  }
+}
+
+/** Prepares the call for `c` (URL, auth, signing) and sends it. */
 async function prepareAndSend(
   job: GenerationJob,
   c: Candidate,
