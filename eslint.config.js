@@ -7,7 +7,8 @@ const allowed = {
   adapters: ['core'],
   providers: ['core'],
   relay: ['core', 'providers'],
-  'control-plane': ['core'],
+  // The control plane tests channels and accounts itself (channel-tester.ts) through the providers library.
+  'control-plane': ['core', 'providers'],
   accounting: ['core'],
   'mock-upstream': [],
   switchyard: ['core', 'adapters', 'providers', 'relay', 'control-plane', 'accounting', 'mock-upstream'],

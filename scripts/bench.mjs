@@ -228,6 +228,8 @@ async function startDistributed(mockUrl) {
     SWITCHYARD_HTTP_HOST: '127.0.0.1',
     SWITCHYARD_HTTP_PORT: '0',
     SWITCHYARD_INTERNAL_TOKEN: 'bench-internal-token-0123456789',
+    // The mock upstream listens on loopback, which distributed roles refuse by default.
+    SWITCHYARD_UPSTREAM_ALLOW: 'loopback',
     SWITCHYARD_DATABASE_URL: `${mysqlUrl}/${dbName}`,
     SWITCHYARD_ADMIN_TOKEN: ADMIN,
     SWITCHYARD_SECRET_KEY: 'ef'.repeat(32),

@@ -140,6 +140,8 @@ load_tokens() {
   export SWITCHYARD_INTERNAL_TOKEN="${SWITCHYARD_INTERNAL_TOKEN:-$internal}"
   export SWITCHYARD_ADMIN_TOKEN="${SWITCHYARD_ADMIN_TOKEN:-$admin}"
   export SWITCHYARD_SECRET_KEY="${SWITCHYARD_SECRET_KEY:-$secret}"
+  # A local stack talks to local upstreams (the mock, Ollama): loopback is allowed unless set otherwise.
+  export SWITCHYARD_UPSTREAM_ALLOW="${SWITCHYARD_UPSTREAM_ALLOW:-loopback}"
 }
 
 start() {

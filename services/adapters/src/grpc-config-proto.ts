@@ -2,7 +2,11 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import {
+  ACCOUNT_STRATEGIES,
+  DEFAULT_BREAKER,
   isProviderId,
+  type AccountStrategy,
+  type BreakerSettings,
   type Channel,
   type ConfigSnapshot,
   type KeyRecord,
@@ -16,6 +20,8 @@ const PROTO_PATH = fileURLToPath(new URL('../../../proto/switchyard/v1/config.pr
 export interface SnapshotMessage {
   version: number;
   epoch: string;
+  /** Fields added after the first snapshot files were written are optional: old files decode too. */
+  model_aliases?: Record<string, string>;
   channels: Array<{
     id: number;
     name: string;
@@ -29,7 +35,30 @@ export interface SnapshotMessage {
     weight: number;
     group: string;
     enabled: boolean;
-    accounts: Array<{ id: number; channel_id: number; name: string; enabled: boolean; api_key: string }>;
+    groups?: string[];
+    account_strategy?: string;
+    sticky_sessions?: boolean;
+    connect_timeout_ms?: number;
+    first_byte_timeout_ms?: number;
+    idle_timeout_ms?: number;
+    breaker?: {
+      error_threshold_percent: number;
+      volume_threshold: number;
+      reset_timeout_ms: number;
+      window_ms: number;
+    } | null;
+    accounts: Array<{
+      id: number;
+      channel_id: number;
+      name: string;
+      enabled: boolean;
+      api_key: string;
+      kind?: string;
+      auth_scheme?: string;
+      extra_headers?: Record<string, string>;
+      system_prompt_prefix?: string;
+      proxy_url?: string;
+    }>;
   }>;
   keys: Array<{
     id: number;
@@ -40,6 +69,8 @@ export interface SnapshotMessage {
     expires_at: number;
     enabled: boolean;
     group: string;
+    pinned_channel_id?: number;
+    excluded_channel_ids?: number[];
   }>;
 }
 
@@ -84,6 +115,7 @@ export function snapshotToMessage(s: ConfigSnapshot, epoch: string): SnapshotMes
   return {
     version: s.version,
     epoch,
+    model_aliases: s.modelAliases,
     channels: s.channels.map((c) => ({
       id: c.id,
       name: c.name,
@@ -94,14 +126,31 @@ export function snapshotToMessage(s: ConfigSnapshot, epoch: string): SnapshotMes
       model_mapping: c.modelMapping,
       priority: c.priority,
       weight: c.weight,
-      group: c.group,
+      group: c.groups[0] ?? 'default',
+      groups: c.groups,
       enabled: c.enabled,
+      account_strategy: c.accountStrategy,
+      sticky_sessions: c.stickySessions,
+      connect_timeout_ms: c.timeouts.connectMs ?? 0,
+      first_byte_timeout_ms: c.timeouts.firstByteMs ?? 0,
+      idle_timeout_ms: c.timeouts.idleMs ?? 0,
+      breaker: {
+        error_threshold_percent: c.breaker.errorThresholdPercent,
+        volume_threshold: c.breaker.volumeThreshold,
+        reset_timeout_ms: c.breaker.resetTimeoutMs,
+        window_ms: c.breaker.windowMs,
+      },
       accounts: c.accounts.map((a) => ({
         id: a.id,
         channel_id: a.channelId,
         name: a.name,
         enabled: a.enabled,
         api_key: a.apiKey,
+        kind: a.kind,
+        auth_scheme: a.authScheme,
+        extra_headers: a.extraHeaders,
+        system_prompt_prefix: a.systemPromptPrefix ?? '',
+        proxy_url: a.proxyUrl ?? '',
       })),
     })),
     keys: s.keys.map((k) => ({
@@ -113,6 +162,8 @@ export function snapshotToMessage(s: ConfigSnapshot, epoch: string): SnapshotMes
       expires_at: k.expiresAt ?? 0,
       enabled: k.enabled,
       group: k.group,
+      pinned_channel_id: k.pinnedChannelId ?? 0,
+      excluded_channel_ids: k.excludedChannelIds,
     })),
   };
 }
@@ -133,14 +184,28 @@ export function messageToSnapshot(m: SnapshotMessage): ConfigSnapshot {
     modelMapping: { ...c.model_mapping },
     priority: c.priority,
     weight: c.weight,
-    group: c.group,
+    groups: c.groups !== undefined && c.groups.length > 0 ? c.groups : [c.group],
     enabled: c.enabled,
+    accountStrategy: strategyOf(c.account_strategy),
+    stickySessions: c.sticky_sessions === true,
+    timeouts: {
+      connectMs: positiveOrNull(c.connect_timeout_ms),
+      firstByteMs: positiveOrNull(c.first_byte_timeout_ms),
+      idleMs: positiveOrNull(c.idle_timeout_ms),
+    },
+    breaker: breakerOf(c.breaker),
     accounts: c.accounts.map((a) => ({
       id: a.id,
       channelId: a.channel_id,
       name: a.name,
       enabled: a.enabled,
       apiKey: a.api_key,
+      kind: a.kind === 'oauth' ? 'oauth' : 'api_key',
+      authScheme: a.auth_scheme === 'bearer' ? 'bearer' : 'default',
+      extraHeaders: { ...a.extra_headers },
+      systemPromptPrefix:
+        a.system_prompt_prefix === undefined || a.system_prompt_prefix === '' ? null : a.system_prompt_prefix,
+      proxyUrl: a.proxy_url === undefined || a.proxy_url === '' ? null : a.proxy_url,
     })),
   }));
   const keys: KeyRecord[] = m.keys.map((k) => ({
@@ -151,6 +216,29 @@ export function messageToSnapshot(m: SnapshotMessage): ConfigSnapshot {
     expiresAt: k.expires_at === 0 ? null : k.expires_at,
     enabled: k.enabled,
     group: k.group,
+    pinnedChannelId:
+      k.pinned_channel_id === undefined || k.pinned_channel_id === 0 ? null : k.pinned_channel_id,
+    excludedChannelIds: k.excluded_channel_ids ?? [],
   }));
-  return { version: m.version, channels, keys };
+  return { version: m.version, channels, keys, modelAliases: { ...m.model_aliases } };
+}
+
+function strategyOf(s: string | undefined): AccountStrategy {
+  return ACCOUNT_STRATEGIES.find((x) => x === s) ?? 'round-robin';
+}
+
+function positiveOrNull(n: number | undefined): number | null {
+  return n === undefined || n <= 0 ? null : n;
+}
+
+/** Zero fields (proto3's "unset") and a missing message fall back to the defaults. */
+function breakerOf(
+  b: NonNullable<SnapshotMessage['channels'][number]['breaker']> | undefined | null,
+): BreakerSettings {
+  return {
+    errorThresholdPercent: b?.error_threshold_percent || DEFAULT_BREAKER.errorThresholdPercent,
+    volumeThreshold: b?.volume_threshold || DEFAULT_BREAKER.volumeThreshold,
+    resetTimeoutMs: b?.reset_timeout_ms || DEFAULT_BREAKER.resetTimeoutMs,
+    windowMs: b?.window_ms || DEFAULT_BREAKER.windowMs,
+  };
 }

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { hashKey, timingSafeEqualString, type ConfigSource } from '@switchyard/core';
+import {
+  hashKey,
+  timingSafeEqualString,
+  type AccountStatusReporter,
+  type ConfigSource,
+} from '@switchyard/core';
 import {
   configServiceDefinition,
   healthServiceDefinition,
@@ -20,6 +25,15 @@ export interface GrpcConfigServerOptions {
   internalToken: string;
   /** TLS (or mTLS) credentials; insecure when omitted (inside a private network only). */
   credentials?: grpc.ServerCredentials;
+  /** Handles relays' ReportAccountFailure calls; without it they get UNIMPLEMENTED. */
+  accountReporter?: AccountStatusReporter;
+}
+
+interface AccountFailureMessage {
+  account_id: number;
+  channel_id: number;
+  upstream_status: number;
+  reason: string;
 }
 
 /**
@@ -54,6 +68,40 @@ export class GrpcConfigServer {
           return;
         }
         callback(null, snapshotToMessage(opts.source.current(), this.epoch));
+      },
+      ReportAccountFailure: (
+        call: grpc.ServerUnaryCall<AccountFailureMessage, { disabled: boolean }>,
+        callback: grpc.sendUnaryData<{ disabled: boolean }>,
+      ) => {
+        if (!this.#authorized(call.metadata)) {
+          callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong internal token' });
+          return;
+        }
+        const reporter = opts.accountReporter;
+        if (reporter === undefined) {
+          callback({
+            code: grpc.status.UNIMPLEMENTED,
+            details: 'this control plane takes no account reports',
+          });
+          return;
+        }
+        const r = call.request;
+        // Why 500 characters: a reason is a status line for admins, not a place for whole bodies.
+        reporter
+          .reportAuthFailure({
+            accountId: r.account_id,
+            channelId: r.channel_id,
+            upstreamStatus: r.upstream_status,
+            reason: r.reason.slice(0, 500),
+          })
+          .then(
+            () => callback(null, { disabled: true }),
+            (err: unknown) =>
+              callback({
+                code: grpc.status.UNAVAILABLE,
+                details: err instanceof Error ? err.message : String(err),
+              }),
+          );
       },
       WatchSnapshots: (call: grpc.ServerWritableStream<WatchRequest, SnapshotMessage>) => {
         if (!this.#authorized(call.metadata)) {

@@ -1,5 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import type { ConfigSnapshot, ConfigSource } from '@switchyard/core';
+import type {
+  AccountFailureReport,
+  AccountStatusReporter,
+  ConfigSnapshot,
+  ConfigSource,
+} from '@switchyard/core';
 import { configServiceDefinition, messageToSnapshot, type SnapshotMessage } from './grpc-config-proto.js';
 import { SnapshotFile } from './snapshot-file.js';
 
@@ -39,9 +44,18 @@ type ConfigClient = grpc.Client & {
     req: { after_version: number; epoch: string },
     md: grpc.Metadata,
   ) => grpc.ClientReadableStream<SnapshotMessage>;
+  ReportAccountFailure: (
+    req: { account_id: number; channel_id: number; upstream_status: number; reason: string },
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res: { disabled: boolean }) => void,
+  ) => void;
 };
 
-export class GrpcConfigSource implements ConfigSource {
+/** Why 5 s: a report waits on one database write and a snapshot rebuild; longer means the control plane is down. */
+const REPORT_DEADLINE_MS = 5_000;
+
+export class GrpcConfigSource implements ConfigSource, AccountStatusReporter {
   readonly #client: ConfigClient;
   readonly #metadata = new grpc.Metadata();
   readonly #opts: GrpcConfigSourceOptions;
@@ -74,6 +88,23 @@ export class GrpcConfigSource implements ConfigSource {
     } catch {
       // A full or read-only disk must not stop config updates; the next snapshot tries again.
     }
+  }
+
+  /** Tells the control plane that an upstream rejected an account's credential (it disables the account). */
+  reportAuthFailure(report: AccountFailureReport): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#client.ReportAccountFailure(
+        {
+          account_id: report.accountId,
+          channel_id: report.channelId,
+          upstream_status: report.upstreamStatus,
+          reason: report.reason,
+        },
+        this.#metadata,
+        { deadline: Date.now() + REPORT_DEADLINE_MS },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
   }
 
   /** Connects and resolves with the source once a first snapshot arrived; rejects after startTimeoutMs. */

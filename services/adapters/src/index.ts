@@ -14,3 +14,13 @@ export {
 export { NatsUsageBus, type NatsUsageBusOptions } from './nats-usage-bus.js';
 export { healthServiceDefinition } from './grpc-config-proto.js';
 export { UsageSpool, type SpooledEvent, type UsageSpoolOptions } from './usage-spool.js';
+export {
+  AddressRefusedError,
+  OutboundDispatchers,
+  isAddressRefused,
+  type HostLookup,
+  type OutboundDispatchersOptions,
+  type OutboundPolicy,
+  type OutboundTarget,
+  type ResolvedAddress,
+} from './outbound-dispatchers.js';

@@ -8,6 +8,8 @@ export class MemoryCoordinationStore implements CoordinationStore {
   readonly #counters = new Map<string, number>();
   /** Channel-account key → epoch ms until which it cools down. */
   readonly #cooldowns = new Map<string, number>();
+  /** Channel-account key → member → report, dropped `ttlMs` after the last report. */
+  readonly #health = new Map<string, { members: Map<string, string>; expiresAt: number }>();
 
   async nextCounter(key: string): Promise<number> {
     const n = this.#counters.get(key) ?? 0;
@@ -29,6 +31,30 @@ export class MemoryCoordinationStore implements CoordinationStore {
 
   async clearCooldown(key: string): Promise<void> {
     this.#cooldowns.delete(key);
+  }
+
+  async reportHealth(key: string, member: string, value: string, ttlMs: number): Promise<void> {
+    const now = Date.now();
+    let entry = this.#health.get(key);
+    if (entry === undefined || entry.expiresAt <= now) {
+      entry = { members: new Map(), expiresAt: 0 };
+      this.#health.set(key, entry);
+    }
+    entry.members.set(member, value);
+    entry.expiresAt = now + Math.max(1, ttlMs);
+  }
+
+  async healthReports(keys: readonly string[]): Promise<Array<Record<string, string>>> {
+    const now = Date.now();
+    return keys.map((key) => {
+      const entry = this.#health.get(key);
+      if (entry === undefined) return {};
+      if (entry.expiresAt <= now) {
+        this.#health.delete(key);
+        return {};
+      }
+      return Object.fromEntries(entry.members);
+    });
   }
 
   /** The live cooldown of `key` at `now`, or 0; an expired entry is removed on the way. */

@@ -46,7 +46,8 @@ type ScriptedRedis = Redis & {
  * Counters and cooldowns in Redis, shared by every relay.
  *
  * Keys: `<prefix>rr:<key>` holds a counter (INCR); `<prefix>cd:<key>` holds the epoch ms until which
- * a channel-account cools down, with a matching TTL so Redis drops it when it ends. Until-timestamps
+ * a channel-account cools down, with a matching TTL so Redis drops it when it ends; `<prefix>hl:<key>`
+ * is a hash of health reports (relay id → JSON), expiring after the last report's TTL. Until-timestamps
  * use the relay's clock (`Date.now()`); relays are expected to run NTP-synchronised clocks, and a
  * skew only shifts the reported until, never the TTL that ends the cooldown.
  *
@@ -136,6 +137,26 @@ export class RedisCoordinationStore implements CoordinationStore {
 
   async clearCooldown(key: string): Promise<void> {
     await this.#redis.del(`${this.#prefix}cd:${key}`);
+  }
+
+  async reportHealth(key: string, member: string, value: string, ttlMs: number): Promise<void> {
+    const k = `${this.#prefix}hl:${key}`;
+    await this.#redis
+      .multi()
+      .hset(k, member, value)
+      .pexpire(k, Math.max(1, Math.ceil(ttlMs)))
+      .exec();
+  }
+
+  async healthReports(keys: readonly string[]): Promise<Array<Record<string, string>>> {
+    if (keys.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const key of keys) pipeline.hgetall(`${this.#prefix}hl:${key}`);
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, value]) => {
+      if (err !== null) throw err;
+      return (value ?? {}) as Record<string, string>;
+    });
   }
 
   /** Closes the connection and stops reconnecting. */

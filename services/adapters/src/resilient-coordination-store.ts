@@ -82,6 +82,15 @@ export class ResilientCoordinationStore implements CoordinationStore {
     await this.#call((store) => store.clearCooldown(key));
   }
 
+  async reportHealth(key: string, member: string, value: string, ttlMs: number): Promise<void> {
+    if (this.#status.backend === 'primary') await this.#fallback.reportHealth(key, member, value, ttlMs);
+    await this.#call((store) => store.reportHealth(key, member, value, ttlMs));
+  }
+
+  healthReports(keys: readonly string[]): Promise<Array<Record<string, string>>> {
+    return this.#call((store) => store.healthReports(keys));
+  }
+
   /** Stops the probe. The primary and the fallback belong to the caller, which closes them. */
   close(): void {
     this.#closed = true;

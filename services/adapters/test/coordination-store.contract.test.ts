@@ -212,6 +212,31 @@ for (const f of COORDINATION_STORES) {
       expect((await store.cooldowns([key]))[0]).toBeGreaterThanOrEqual(before + 5_000);
     });
 
+    it('when two members report health for a key, then both reports come back, the latest per member', async () => {
+      const store = await open();
+      const [a, b, none] = [freshKey('hl-a'), freshKey('hl-b'), freshKey('hl-none')];
+      await store.reportHealth(a, 'relay-1', '{"state":"open"}', 10_000);
+      await store.reportHealth(a, 'relay-2', '{"state":"closed"}', 10_000);
+      await store.reportHealth(a, 'relay-1', '{"state":"half_open"}', 10_000);
+      await store.reportHealth(b, 'relay-1', '{"state":"closed"}', 10_000);
+      expect(await store.healthReports([a, none, b])).toEqual([
+        { 'relay-1': '{"state":"half_open"}', 'relay-2': '{"state":"closed"}' },
+        {},
+        { 'relay-1': '{"state":"closed"}' },
+      ]);
+      expect(await store.healthReports([])).toEqual([]);
+    });
+
+    it('when health reports outlive their ttl, then they are gone', async () => {
+      const store = await open();
+      const key = freshKey('hl-expire');
+      await store.reportHealth(key, 'relay-1', '{}', 50);
+      expect(await store.healthReports([key])).toEqual([{ 'relay-1': '{}' }]);
+      // The TTL itself is the event: once 50 ms have passed, the report must be gone.
+      await sleep(70);
+      expect(await store.healthReports([key])).toEqual([{}]);
+    });
+
     it('when many keys are asked for in one call, then their cooldowns come back in the order asked', async () => {
       const store = await open();
       const keys = Array.from({ length: 50 }, (_, i) => freshKey(`cd-many-${i}`));

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
 import type { ConfigSnapshot, ConfigSource } from '@switchyard/core';
 import { GrpcConfigServer, GrpcConfigSource } from '@switchyard/adapters';
 import { snapshotToMessage } from '../src/grpc-config-proto.js';
@@ -40,9 +41,19 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         modelMapping: { alias: 'gpt-4o-mini' },
         priority: 10,
         weight: 3,
-        group: 'default',
+        groups: ['default'],
+        ...defaultChannelRouting(),
         enabled: true,
-        accounts: [{ id: 11, channelId: 1, name: 'a', enabled: false, apiKey: 'sk-upstream-secret' }],
+        accounts: [
+          {
+            id: 11,
+            channelId: 1,
+            name: 'a',
+            enabled: false,
+            apiKey: 'sk-upstream-secret',
+            ...API_KEY_ACCOUNT,
+          },
+        ],
       },
       {
         id: 2,
@@ -58,7 +69,8 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         modelMapping: {},
         priority: 0,
         weight: 1,
-        group: 'vip',
+        groups: ['vip'],
+        ...defaultChannelRouting(),
         enabled: true,
         accounts: [
           {
@@ -68,6 +80,11 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
             enabled: true,
             apiKey:
               '{"type":"service_account","client_email":"relay@switchyard-test.iam.gserviceaccount.com"}',
+            kind: 'oauth',
+            authScheme: 'bearer',
+            extraHeaders: { 'x-extra': '1' },
+            systemPromptPrefix: 'You are a test.',
+            proxyUrl: 'socks5://127.0.0.1:1080',
           },
         ],
       },
@@ -81,7 +98,8 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         modelMapping: {},
         priority: 0,
         weight: 1,
-        group: 'default',
+        groups: ['default'],
+        ...defaultChannelRouting(),
         enabled: true,
         accounts: [
           {
@@ -90,6 +108,7 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
             name: 'aws',
             enabled: true,
             apiKey: 'AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG',
+            ...API_KEY_ACCOUNT,
           },
         ],
       },
@@ -103,6 +122,8 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         expiresAt: null,
         enabled: true,
         group: 'default',
+        pinnedChannelId: 3,
+        excludedChannelIds: [],
       },
       {
         id: 6,
@@ -112,8 +133,11 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         expiresAt: 1_800_000_000_000,
         enabled: false,
         group: 'vip',
+        pinnedChannelId: null,
+        excludedChannelIds: [7, 8],
       },
     ],
+    modelAliases: { 'gpt-4': 'gpt-4o' },
   };
 }
 

@@ -39,6 +39,8 @@ function apiKeyRow(overrides: Partial<NewApiKeyRow> = {}): NewApiKeyRow {
     enabled: 1,
     created_at: EPOCH_MS,
     updated_at: EPOCH_MS + 1,
+    pinned_channel_id: null,
+    excluded_channel_ids: null,
     ...overrides,
   };
 }

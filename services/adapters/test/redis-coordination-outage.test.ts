@@ -66,6 +66,11 @@ describe('ResilientCoordinationStore over Redis through a TCP proxy', () => {
       coolDown: (key: string, ms: number) => (primaryCalls.count++, redis.coolDown(key, ms)),
       cooldowns: (keys: readonly string[]) => (primaryCalls.count++, redis.cooldowns(keys)),
       clearCooldown: (key: string) => (primaryCalls.count++, redis.clearCooldown(key)),
+      reportHealth: (key: string, member: string, value: string, ttlMs: number) => (
+        primaryCalls.count++,
+        redis.reportHealth(key, member, value, ttlMs)
+      ),
+      healthReports: (keys: readonly string[]) => (primaryCalls.count++, redis.healthReports(keys)),
     };
     const store = new ResilientCoordinationStore(counted, new MemoryCoordinationStore(), {
       probeIntervalMs: PROBE_INTERVAL_MS,

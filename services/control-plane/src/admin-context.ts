@@ -1,14 +1,28 @@
 import type { Logger } from 'pino';
-import type { SecretBox } from '@switchyard/core';
+import type { CoordinationStore, SecretBox } from '@switchyard/core';
+import type { AccountRepository } from './account-repository.js';
 import type { ChannelRepository } from './channel-repository.js';
+import type { ChannelTester } from './channel-tester.js';
 import type { KeyRepository } from './key-repository.js';
+import type { ModelAliasRepository } from './model-alias-repository.js';
+import type { OAuthContext } from './oauth-routes.js';
+import type { ProxyRepository } from './proxy-repository.js';
 import type { UsageQuery } from './usage-query.js';
+import type { DispatcherFor, UpstreamPolicy } from './upstream-policy.js';
 
 /** What the admin route handlers share. */
 export interface AdminContext {
   channels: ChannelRepository;
   keys: KeyRepository;
+  accounts: AccountRepository;
+  proxies: ProxyRepository;
+  modelAliases: ModelAliasRepository;
   usage: UsageQuery;
+  /**
+   * Where the relays keep cooldowns and report account health; absent when the control plane runs
+   * without one (health then shows no breaker reports and no cooldowns).
+   */
+  coordination?: CoordinationStore | undefined;
   secretBox: SecretBox;
   logger: Logger;
   now: () => number;
@@ -18,4 +32,12 @@ export interface AdminContext {
    * on the relay already having the change.
    */
   publish: () => Promise<void>;
+  /** Which non-public upstream and proxy hosts may be saved and connected to (SWITCHYARD_UPSTREAM_ALLOW). */
+  upstreamPolicy: UpstreamPolicy;
+  /** The dispatcher for the control plane's own upstream calls, per account proxy URL (null: direct). */
+  dispatcherFor: DispatcherFor;
+  /** Sends the channel/account test requests (also used by the recovery probe). */
+  channelTester: ChannelTester;
+  /** OAuth accounts: pending authorizations, the token endpoint client and the refresher. */
+  oauth: OAuthContext;
 }

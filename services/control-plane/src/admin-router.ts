@@ -1,10 +1,15 @@
 import express, { type Router } from 'express';
 import type { AdminContext } from './admin-context.js';
+import { registerAccountRoutes } from './account-routes.js';
 import { requireAdminToken } from './admin-auth.js';
 import { adminErrorHandler, adminNotFound } from './admin-errors.js';
 import { registerChannelRoutes } from './channel-routes.js';
+import { registerChannelTestRoutes } from './channel-test-routes.js';
 import { registerKeyRoutes } from './key-routes.js';
+import { registerModelAliasRoutes } from './model-alias-routes.js';
+import { registerOAuthRoutes } from './oauth-routes.js';
 import { registerProviderRoutes } from './provider-routes.js';
+import { registerProxyRoutes } from './proxy-routes.js';
 import { registerUsageRoutes } from './usage-routes.js';
 
 /** Why 1 MiB: the largest admin body (a channel with 100 accounts and 1000 models) is far smaller. */
@@ -21,6 +26,11 @@ export function createAdminRouter(ctx: AdminContext, adminTokenHash: string): Ro
   router.use(express.json({ limit: BODY_LIMIT }));
   registerProviderRoutes(router);
   registerChannelRoutes(router, ctx);
+  registerChannelTestRoutes(router, ctx);
+  registerAccountRoutes(router, ctx);
+  registerOAuthRoutes(router, ctx);
+  registerProxyRoutes(router, ctx);
+  registerModelAliasRoutes(router, ctx);
   registerKeyRoutes(router, ctx);
   registerUsageRoutes(router, ctx);
   router.use(adminNotFound);

@@ -5,6 +5,7 @@ import {
   type ProviderId,
 } from '@switchyard/core';
 import { checkBaseUrl } from './base-url-policy.js';
+import type { UpstreamPolicy } from './upstream-policy.js';
 
 /** Options whose value becomes a DNS label of the derived base URL's host (Bedrock's region, Vertex's location). */
 const HOST_LABEL_OPTIONS = new Set(['region', 'location']);
@@ -17,11 +18,16 @@ const CONTROL_CHARACTER = /\p{Cc}/u;
 
 /**
  * Checks a channel's options against its provider's catalogue entry: every key must be one the provider
- * reads, URL-valued options (`*_url`, e.g. Vertex's token_url) pass the base-URL SSRF policy and are
- * normalised like it, region/location are DNS labels. Throws a 400 naming `options.<key>`; returns the
- * options to store (only those given: catalogue defaults apply at request time).
+ * reads, URL-valued options (`*_url`, e.g. Vertex's token_url) pass the base-URL SSRF policy under
+ * `policy` and are normalised like it, region/location are DNS labels. Throws a 400 naming
+ * `options.<key>`; returns the options to store (only those given: catalogue defaults apply at request
+ * time).
  */
-export function checkChannelOptions(provider: ProviderId, options: Readonly<ChannelOptions>): ChannelOptions {
+export function checkChannelOptions(
+  provider: ProviderId,
+  options: Readonly<ChannelOptions>,
+  policy: UpstreamPolicy,
+): ChannelOptions {
   const specs = PROVIDER_CATALOG[provider].options;
   const known = Object.keys(specs);
   const out: ChannelOptions = {};
@@ -31,7 +37,7 @@ export function checkChannelOptions(provider: ProviderId, options: Readonly<Chan
       const takes = known.length === 0 ? 'it takes no options' : `it takes: ${known.join(', ')}`;
       throw invalidOption(param, `unknown option for provider '${provider}' (${takes})`);
     }
-    out[key] = checkValue(param, key, value);
+    out[key] = checkValue(param, key, value, policy);
   }
   for (const [key, spec] of Object.entries(specs)) {
     if (spec.required && spec.default === null && out[key] === undefined) {
@@ -41,10 +47,10 @@ export function checkChannelOptions(provider: ProviderId, options: Readonly<Chan
   return out;
 }
 
-function checkValue(param: string, key: string, value: string): string {
+function checkValue(param: string, key: string, value: string, policy: UpstreamPolicy): string {
   if (CONTROL_CHARACTER.test(value)) throw invalidOption(param, 'must not contain control characters');
   if (key.endsWith('_url')) {
-    const check = checkBaseUrl(value);
+    const check = checkBaseUrl(value, policy);
     if (!check.ok) throw invalidOption(param, check.reason);
     return check.url;
   }

@@ -1,14 +1,37 @@
 import type { Kysely } from 'kysely';
-import type { AccountRow, Channel, ChannelAccount, ChannelRow, DB, ProviderId } from '@switchyard/core';
-import { PROVIDER_IDS } from '@switchyard/core';
+import type {
+  AccountKind,
+  AccountRow,
+  AccountStrategy,
+  BreakerSettings,
+  Channel,
+  ChannelRow,
+  DB,
+  ProviderId,
+} from '@switchyard/core';
+import { ACCOUNT_STRATEGIES, DEFAULT_BREAKER, PROVIDER_IDS } from '@switchyard/core';
 import { parseStringArray, parseStringRecord } from './json-columns.js';
 
 /** An upstream account as stored: the credential stays a SecretBox envelope. */
-export type StoredAccount = Omit<ChannelAccount, 'apiKey'> & {
-  /** SecretBox envelope of the upstream API key; never leaves the control plane as is. */
+export interface StoredAccount {
+  id: number;
+  channelId: number;
+  name: string;
+  enabled: boolean;
+  kind: AccountKind;
+  /** SecretBox envelope of the credential; never leaves the control plane as is. */
   credential: string;
   createdAt: number;
-};
+  updatedAt: number | null;
+  oauthProfile: string | null;
+  /** Non-secret OAuth settings resolved at authorization (token_url, client_id, scopes, ...). */
+  oauthConfig: Record<string, unknown> | null;
+  tokenExpiresAt: number | null;
+  disabledReason: string | null;
+  disabledAt: number | null;
+  disabledBy: 'admin' | 'auto' | null;
+  proxyId: number | null;
+}
 
 /** A channel row with its accounts, typed and coerced (ids and epoch-ms as numbers, flags as booleans). */
 export type StoredChannel = Omit<Channel, 'accounts'> & {
@@ -21,6 +44,12 @@ export type StoredChannel = Omit<Channel, 'accounts'> & {
 export interface NewAccount {
   name: string;
   credential: string;
+  kind?: AccountKind;
+  oauthProfile?: string | null;
+  oauthConfig?: Record<string, unknown> | null;
+  tokenExpiresAt?: number | null;
+  proxyId?: number | null;
+  enabled?: boolean;
 }
 
 export type NewChannel = Omit<Channel, 'id' | 'accounts'> & { accounts: NewAccount[] };
@@ -61,8 +90,15 @@ export class ChannelRepository {
           model_mapping: JSON.stringify(channel.modelMapping),
           priority: channel.priority,
           weight: channel.weight,
-          group_name: channel.group,
+          group_name: channel.groups[0] ?? 'default',
+          groups: JSON.stringify(channel.groups),
           enabled: channel.enabled ? 1 : 0,
+          account_strategy: channel.accountStrategy,
+          sticky_sessions: channel.stickySessions ? 1 : 0,
+          connect_timeout_ms: channel.timeouts.connectMs,
+          first_byte_timeout_ms: channel.timeouts.firstByteMs,
+          idle_timeout_ms: channel.timeouts.idleMs,
+          breaker: JSON.stringify(channel.breaker),
           created_at: now,
           updated_at: now,
         })
@@ -102,8 +138,19 @@ export class ChannelRepository {
           ...(changes.modelMapping !== undefined && { model_mapping: JSON.stringify(changes.modelMapping) }),
           ...(changes.priority !== undefined && { priority: changes.priority }),
           ...(changes.weight !== undefined && { weight: changes.weight }),
-          ...(changes.group !== undefined && { group_name: changes.group }),
+          ...(changes.groups !== undefined && {
+            group_name: changes.groups[0] ?? 'default',
+            groups: JSON.stringify(changes.groups),
+          }),
           ...(changes.enabled !== undefined && { enabled: changes.enabled ? 1 : 0 }),
+          ...(changes.accountStrategy !== undefined && { account_strategy: changes.accountStrategy }),
+          ...(changes.stickySessions !== undefined && { sticky_sessions: changes.stickySessions ? 1 : 0 }),
+          ...(changes.timeouts !== undefined && {
+            connect_timeout_ms: changes.timeouts.connectMs,
+            first_byte_timeout_ms: changes.timeouts.firstByteMs,
+            idle_timeout_ms: changes.timeouts.idleMs,
+          }),
+          ...(changes.breaker !== undefined && { breaker: JSON.stringify(changes.breaker) }),
           updated_at: now,
         })
         .where('id', '=', id)
@@ -135,8 +182,14 @@ async function insertAccounts(db: Kysely<DB>, channelId: number, accounts: NewAc
         channel_id: channelId,
         name: a.name,
         credential: a.credential,
-        enabled: 1,
+        enabled: a.enabled === false ? 0 : 1,
+        kind: a.kind ?? 'api_key',
+        oauth_profile: a.oauthProfile ?? null,
+        oauth_config: a.oauthConfig == null ? null : JSON.stringify(a.oauthConfig),
+        token_expires_at: a.tokenExpiresAt ?? null,
+        proxy_id: a.proxyId ?? null,
         created_at: now,
+        updated_at: now,
       })),
     )
     .execute();
@@ -186,8 +239,16 @@ function assemble(channels: ChannelRow[], accounts: AccountRow[]): StoredChannel
       modelMapping: parseStringRecord(row.model_mapping),
       priority: Number(row.priority),
       weight: Number(row.weight),
-      group: row.group_name,
+      groups: row.groups === null ? [row.group_name] : parseStringArray(row.groups),
       enabled: Number(row.enabled) === 1,
+      accountStrategy: toStrategy(row.account_strategy),
+      stickySessions: Number(row.sticky_sessions ?? 0) === 1,
+      timeouts: {
+        connectMs: nullableNumber(row.connect_timeout_ms),
+        firstByteMs: nullableNumber(row.first_byte_timeout_ms),
+        idleMs: nullableNumber(row.idle_timeout_ms),
+      },
+      breaker: toBreaker(row.breaker),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
       accounts: byChannel.get(id) ?? [],
@@ -195,15 +256,39 @@ function assemble(channels: ChannelRow[], accounts: AccountRow[]): StoredChannel
   });
 }
 
-function toAccount(row: AccountRow): StoredAccount {
+export function toAccount(row: AccountRow): StoredAccount {
   return {
     id: Number(row.id),
     channelId: Number(row.channel_id),
     name: row.name,
     credential: row.credential,
     enabled: Number(row.enabled) === 1,
+    kind: row.kind === 'oauth' ? 'oauth' : 'api_key',
     createdAt: Number(row.created_at),
+    updatedAt: nullableNumber(row.updated_at),
+    oauthProfile: row.oauth_profile,
+    oauthConfig: row.oauth_config === null ? null : (JSON.parse(row.oauth_config) as Record<string, unknown>),
+    tokenExpiresAt: nullableNumber(row.token_expires_at),
+    disabledReason: row.disabled_reason,
+    disabledAt: nullableNumber(row.disabled_at),
+    disabledBy: row.disabled_by === 'admin' || row.disabled_by === 'auto' ? row.disabled_by : null,
+    proxyId: nullableNumber(row.proxy_id),
   };
+}
+
+function nullableNumber(v: number | string | null): number | null {
+  return v === null ? null : Number(v);
+}
+
+function toStrategy(v: string | null): AccountStrategy {
+  return ACCOUNT_STRATEGIES.find((s) => s === v) ?? 'round-robin';
+}
+
+/** Stored overrides over the defaults; a field missing from the JSON keeps its default. */
+function toBreaker(text: string | null): BreakerSettings {
+  if (text === null) return { ...DEFAULT_BREAKER };
+  const stored = JSON.parse(text) as Partial<BreakerSettings>;
+  return { ...DEFAULT_BREAKER, ...stored };
 }
 
 function toProvider(value: string): ProviderId {

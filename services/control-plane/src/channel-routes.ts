@@ -1,9 +1,9 @@
 import type { Router } from 'express';
-import { NotFoundError } from '@switchyard/core';
+import { DEFAULT_BREAKER, NotFoundError, type BreakerSettings } from '@switchyard/core';
 import type { AdminContext } from './admin-context.js';
 import { parseInput } from './admin-errors.js';
 import type { ChannelPatch, NewAccount, StoredChannel } from './channel-repository.js';
-import { channelCreateInput, channelPatchInput } from './channel-input.js';
+import { channelCreateInput, channelPatchInput, type ChannelPatchInput } from './channel-input.js';
 import { resolveChannelSettingsPatch, resolveNewChannelSettings } from './channel-settings.js';
 import { toChannelView } from './channel-view.js';
 import { parsePathId } from './path-id.js';
@@ -32,6 +32,25 @@ function storedCredentials(ctx: AdminContext, channel: StoredChannel) {
   });
 }
 
+/** The admin API's snake_case breaker object as BreakerSettings overrides. */
+function breakerInput(b: ChannelPatchInput['breaker']): Partial<BreakerSettings> {
+  if (b === undefined || b === null) return {};
+  return {
+    ...(b.error_threshold_percent !== undefined && { errorThresholdPercent: b.error_threshold_percent }),
+    ...(b.volume_threshold !== undefined && { volumeThreshold: b.volume_threshold }),
+    ...(b.reset_timeout_ms !== undefined && { resetTimeoutMs: b.reset_timeout_ms }),
+    ...(b.window_ms !== undefined && { windowMs: b.window_ms }),
+  };
+}
+
+function timeoutsPatched(input: ChannelPatchInput): boolean {
+  return (
+    input.connect_timeout_ms !== undefined ||
+    input.first_byte_timeout_ms !== undefined ||
+    input.idle_timeout_ms !== undefined
+  );
+}
+
 function channelNotFound(raw: unknown): NotFoundError {
   return new NotFoundError(`Channel '${String(raw)}' does not exist.`, 'channel_not_found', 'id');
 }
@@ -45,13 +64,16 @@ export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
 
   router.post('/channels', async (req, res) => {
     const input = parseInput(channelCreateInput, req.body, 'body');
-    const settings = resolveNewChannelSettings({
-      provider: input.provider,
-      base_url: input.base_url,
-      options: input.options,
-      models: input.models,
-      credentials: input.accounts.map((a) => a.api_key),
-    });
+    const settings = resolveNewChannelSettings(
+      {
+        provider: input.provider,
+        base_url: input.base_url,
+        options: input.options,
+        models: input.models,
+        credentials: (input.accounts ?? []).map((a) => a.api_key),
+      },
+      ctx.upstreamPolicy,
+    );
     const channel = await ctx.channels.create(
       {
         name: input.name,
@@ -59,9 +81,17 @@ export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
         modelMapping: input.model_mapping ?? {},
         priority: input.priority ?? 0,
         weight: input.weight ?? 1,
-        group: input.group ?? 'default',
+        groups: input.groups ?? [input.group ?? 'default'],
         enabled: input.enabled ?? true,
-        accounts: toNewAccounts(ctx, input.accounts),
+        accountStrategy: input.account_strategy ?? 'round-robin',
+        stickySessions: input.sticky_sessions ?? false,
+        timeouts: {
+          connectMs: input.connect_timeout_ms ?? null,
+          firstByteMs: input.first_byte_timeout_ms ?? null,
+          idleMs: input.idle_timeout_ms ?? null,
+        },
+        breaker: { ...DEFAULT_BREAKER, ...breakerInput(input.breaker) },
+        accounts: toNewAccounts(ctx, input.accounts ?? []),
       },
       ctx.now(),
     );
@@ -87,14 +117,33 @@ export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
       modelMapping: input.model_mapping,
       priority: input.priority,
       weight: input.weight,
-      group: input.group,
+      groups: input.groups ?? (input.group === undefined ? undefined : [input.group]),
       enabled: input.enabled,
+      accountStrategy: input.account_strategy,
+      stickySessions: input.sticky_sessions,
       accounts: input.accounts === undefined ? undefined : toNewAccounts(ctx, input.accounts),
     };
     const channel = await ctx.channels.update(
       id,
       (current) => ({
         ...fields,
+        ...(timeoutsPatched(input) && {
+          timeouts: {
+            connectMs:
+              input.connect_timeout_ms === undefined ? current.timeouts.connectMs : input.connect_timeout_ms,
+            firstByteMs:
+              input.first_byte_timeout_ms === undefined
+                ? current.timeouts.firstByteMs
+                : input.first_byte_timeout_ms,
+            idleMs: input.idle_timeout_ms === undefined ? current.timeouts.idleMs : input.idle_timeout_ms,
+          },
+        }),
+        ...(input.breaker !== undefined && {
+          breaker:
+            input.breaker === null
+              ? { ...DEFAULT_BREAKER }
+              : { ...current.breaker, ...breakerInput(input.breaker) },
+        }),
         ...resolveChannelSettingsPatch(
           {
             provider: current.provider,
@@ -108,6 +157,7 @@ export function registerChannelRoutes(router: Router, ctx: AdminContext): void {
             options: input.options,
             credentials: input.accounts?.map((a) => a.api_key),
           },
+          ctx.upstreamPolicy,
         ),
       }),
       ctx.now(),

@@ -8,6 +8,7 @@ import {
 import { checkBaseUrl } from './base-url-policy.js';
 import { checkChannelOptions } from './channel-options.js';
 import { credentialProblem } from './credential-check.js';
+import type { UpstreamPolicy } from './upstream-policy.js';
 
 /** The provider-dependent fields of a channel, as stored: base_url and models are the effective ones. */
 export interface ChannelSettings {
@@ -17,7 +18,7 @@ export interface ChannelSettings {
   models: string[];
 }
 
-/** What POST /channels gave for those fields (base_url already SSRF-checked and normalised). */
+/** What POST /channels gave for those fields (base_url as given; it is SSRF-checked and normalised here). */
 export interface NewChannelSettingsInput {
   provider: ProviderId;
   base_url?: string | undefined;
@@ -29,18 +30,24 @@ export interface NewChannelSettingsInput {
 
 /**
  * Resolves a new channel's settings against its provider's catalogue entry: options checked, base_url
- * and models defaulted when omitted, each credential checked against the provider's CredentialKind.
- * Throws a 400 naming the offending field.
+ * checked against `policy` (or defaulted when omitted), models defaulted when omitted, each credential
+ * checked against the provider's CredentialKind. Throws a 400 naming the offending field.
  */
-export function resolveNewChannelSettings(input: NewChannelSettingsInput): ChannelSettings {
-  const options = checkChannelOptions(input.provider, input.options ?? {});
+export function resolveNewChannelSettings(
+  input: NewChannelSettingsInput,
+  policy: UpstreamPolicy,
+): ChannelSettings {
+  const options = checkChannelOptions(input.provider, input.options ?? {}, policy);
   const settings: ChannelSettings = {
     provider: input.provider,
     options,
-    baseUrl: input.base_url ?? providerBaseUrl(input.provider, options),
+    baseUrl:
+      input.base_url === undefined
+        ? providerBaseUrl(input.provider, options, policy)
+        : checkedBaseUrl(input.base_url, policy),
     models: input.models ?? providerModels(input.provider),
   };
-  checkCredentials(input.provider, input.credentials);
+  checkCredentials(input.provider, input.credentials, policy);
   return settings;
 }
 
@@ -66,27 +73,28 @@ export interface CurrentChannelSettings {
  * the options (given or kept) and the accounts (given or stored); new accounts are checked against the
  * effective provider. When the provider or options change without a base_url and the channel's base_url
  * was the old default, it follows the new default (a provider without one then needs base_url).
- * Returns only the fields to write.
+ * A given base_url is checked against `policy`. Returns only the fields to write.
  */
 export function resolveChannelSettingsPatch(
   current: CurrentChannelSettings,
   input: ChannelSettingsPatchInput,
+  policy: UpstreamPolicy,
 ): Partial<Omit<ChannelSettings, 'models'>> {
   const provider = input.provider ?? current.provider;
   const providerChanged = provider !== current.provider;
   const options =
     input.options !== undefined || providerChanged
-      ? checkChannelOptions(provider, input.options ?? current.options)
+      ? checkChannelOptions(provider, input.options ?? current.options, policy)
       : undefined;
 
-  let baseUrl = input.base_url;
+  let baseUrl = input.base_url === undefined ? undefined : checkedBaseUrl(input.base_url, policy);
   if (baseUrl === undefined && options !== undefined) {
     const followedDefault = current.baseUrl === defaultBaseUrl(current.provider, current.options);
-    if (followedDefault) baseUrl = providerBaseUrl(provider, options);
+    if (followedDefault) baseUrl = providerBaseUrl(provider, options, policy);
   }
 
-  if (input.credentials !== undefined) checkCredentials(provider, input.credentials);
-  else if (providerChanged) checkStoredCredentials(provider, current.storedCredentials());
+  if (input.credentials !== undefined) checkCredentials(provider, input.credentials, policy);
+  else if (providerChanged) checkStoredCredentials(provider, current.storedCredentials(), policy);
 
   return {
     ...(providerChanged && { provider }),
@@ -96,14 +104,19 @@ export function resolveChannelSettingsPatch(
 }
 
 /** The provider's default base URL for these options, or a 400 when it has none. */
-function providerBaseUrl(provider: ProviderId, options: ChannelOptions): string {
+function providerBaseUrl(provider: ProviderId, options: ChannelOptions, policy: UpstreamPolicy): string {
   const url = defaultBaseUrl(provider, options);
   if (url === null) {
     throw new InvalidRequestError(`base_url is required for ${provider}: it has no default base URL.`, {
       param: 'base_url',
     });
   }
-  const check = checkBaseUrl(url);
+  return checkedBaseUrl(url, policy);
+}
+
+/** The normalised base URL, or a 400 naming `base_url` with the policy's reason. */
+function checkedBaseUrl(url: string, policy: UpstreamPolicy): string {
+  const check = checkBaseUrl(url, policy);
   if (!check.ok) throw new InvalidRequestError(`'base_url': ${check.reason}`, { param: 'base_url' });
   return check.url;
 }
@@ -118,10 +131,10 @@ function providerModels(provider: ProviderId): string[] {
   return [...models];
 }
 
-function checkCredentials(provider: ProviderId, credentials: string[]): void {
+function checkCredentials(provider: ProviderId, credentials: string[], policy: UpstreamPolicy): void {
   const kind = PROVIDER_CATALOG[provider].credential;
   credentials.forEach((credential, i) => {
-    const problem = credentialProblem(kind, credential);
+    const problem = credentialProblem(kind, credential, policy);
     if (problem !== null) {
       const param = `accounts.${i}.api_key`;
       throw new InvalidRequestError(`'${param}' (provider ${provider}): ${problem}.`, { param });
@@ -132,13 +145,14 @@ function checkCredentials(provider: ProviderId, credentials: string[]): void {
 function checkStoredCredentials(
   provider: ProviderId,
   stored: { name: string; credential: string | undefined }[],
+  policy: UpstreamPolicy,
 ): void {
   const kind = PROVIDER_CATALOG[provider].credential;
   for (const account of stored) {
     const problem =
       account.credential === undefined
         ? 'cannot be decrypted to be checked'
-        : credentialProblem(kind, account.credential);
+        : credentialProblem(kind, account.credential, policy);
     if (problem !== null) {
       throw new InvalidRequestError(
         `'accounts': the stored account '${account.name}' does not fit provider ${provider}: its credential ${problem}. Give the accounts again in the same PATCH.`,

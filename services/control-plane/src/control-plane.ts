@@ -1,14 +1,30 @@
 import type { Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { ConfigSnapshot, ConfigSource, DB, SecretBox } from '@switchyard/core';
+import type { ConfigSnapshot, ConfigSource, CoordinationStore, DB, SecretBox } from '@switchyard/core';
 import { GatewayError } from '@switchyard/core';
+import { AccountProbe, DEFAULT_ACCOUNT_PROBE_INTERVAL_MS } from './account-probe.js';
+import { AccountRepository } from './account-repository.js';
+import { AccountStatusService } from './account-status.js';
 import { createAdminRouter } from './admin-router.js';
 import { ChannelRepository } from './channel-repository.js';
+import { ChannelTester } from './channel-tester.js';
 import { InProcessConfigSource } from './in-process-config-source.js';
 import { KeyRepository } from './key-repository.js';
+import { ModelAliasRepository } from './model-alias-repository.js';
+import { OAuthAccountRepository } from './oauth-account-repository.js';
+import { HttpOAuthTokenClient, type OAuthTokenClient } from './oauth-http.js';
+import { DEFAULT_OAUTH_REFRESH_INTERVAL_MS, OAuthRefresher } from './oauth-refresher.js';
+import { OAuthStateRepository } from './oauth-state-repository.js';
+import { ProxyRepository } from './proxy-repository.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
 import { UsageQuery } from './usage-query.js';
+import {
+  DEFAULT_UPSTREAM_POLICY,
+  UpstreamDispatchers,
+  type DispatcherFor,
+  type UpstreamPolicy,
+} from './upstream-policy.js';
 
 export interface ControlPlaneOptions {
   /** The database, with migrations already applied by the caller (who also closes it). */
@@ -20,6 +36,24 @@ export interface ControlPlaneOptions {
   logger: Logger;
   /** Clock in epoch milliseconds; tests pass a fake one. */
   now?: () => number;
+  /**
+   * The relays' coordination store: the admin API reads account health and cooldowns from it and
+   * clears an account's cooldown when an admin re-enables it. Optional: without it health shows none.
+   */
+  coordination?: CoordinationStore;
+  /**
+   * Which non-public hosts upstream base URLs and proxies may name (SWITCHYARD_UPSTREAM_ALLOW);
+   * default `{ allow: ['loopback'] }`.
+   */
+  upstreamPolicy?: UpstreamPolicy;
+  /** Between two recovery-probe rounds over auto-disabled accounts; default 5 min, 0 = off. */
+  accountProbeIntervalMs?: number;
+  /** The control plane's own outbound dispatchers (channel tests, probes); default: UpstreamDispatchers. */
+  dispatcherFor?: DispatcherFor;
+  /** Between two OAuth refresh ticks; default 30 s, 0 = off (oauthRefresher.refreshNow() still works). */
+  oauthRefreshIntervalMs?: number;
+  /** Calls OAuth token endpoints; default: undici through `dispatcherFor` (the account's proxy). */
+  oauthTokenClient?: OAuthTokenClient;
 }
 
 /**
@@ -33,11 +67,22 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
   /** In-process source: current() is the latest snapshot, subscribe() gets each newer one synchronously. */
   readonly configSource: ConfigSource;
+  /** Disables accounts the relays report (AccountStatusReporter); the lead wires gRPC and in-process relays to it. */
+  readonly accountStatus: AccountStatusService;
+  /** Re-enables auto-disabled API-key accounts that answer again; runs from start() to close(). */
+  readonly accountProbe: AccountProbe;
+  /** Refreshes OAuth access tokens under a per-account lease; runs from start() to close(). */
+  readonly oauthRefresher: OAuthRefresher;
 
   readonly #source: InProcessConfigSource;
   readonly #builder: SnapshotBuilder;
   readonly #opts: ControlPlaneOptions;
   readonly #now: () => number;
+  readonly #upstreamPolicy: UpstreamPolicy;
+  readonly #dispatchers: UpstreamDispatchers;
+  readonly #dispatcherFor: DispatcherFor;
+  readonly #tester: ChannelTester;
+  readonly #oauthTokens: OAuthTokenClient;
   #version = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -51,6 +96,47 @@ export class ControlPlane {
     this.#source = new InProcessConfigSource(opts.logger);
     this.configSource = this.#source;
     this.#builder = new SnapshotBuilder(opts.db, opts.secretBox, opts.logger);
+    this.#upstreamPolicy = opts.upstreamPolicy ?? DEFAULT_UPSTREAM_POLICY;
+    this.#dispatchers = new UpstreamDispatchers(this.#upstreamPolicy);
+    this.#dispatcherFor = opts.dispatcherFor ?? this.#dispatchers.dispatcherFor;
+    this.#tester = new ChannelTester({
+      db: opts.db,
+      secretBox: opts.secretBox,
+      policy: this.#upstreamPolicy,
+      dispatcherFor: this.#dispatcherFor,
+      logger: opts.logger,
+      now: this.#now,
+    });
+    const publish = async () => {
+      await this.#rebuild();
+    };
+    this.accountStatus = new AccountStatusService({
+      db: opts.db,
+      logger: opts.logger,
+      now: this.#now,
+      publish,
+    });
+    this.accountProbe = new AccountProbe({
+      db: opts.db,
+      channels: new ChannelRepository(opts.db),
+      tester: this.#tester,
+      status: this.accountStatus,
+      logger: opts.logger,
+      publish,
+      intervalMs: opts.accountProbeIntervalMs ?? DEFAULT_ACCOUNT_PROBE_INTERVAL_MS,
+      coordination: opts.coordination,
+    });
+    this.#oauthTokens =
+      opts.oauthTokenClient ?? new HttpOAuthTokenClient({ dispatcherFor: this.#dispatcherFor });
+    this.oauthRefresher = new OAuthRefresher({
+      db: opts.db,
+      secretBox: opts.secretBox,
+      tokens: this.#oauthTokens,
+      logger: opts.logger,
+      now: this.#now,
+      publish,
+      intervalMs: opts.oauthRefreshIntervalMs ?? DEFAULT_OAUTH_REFRESH_INTERVAL_MS,
+    });
   }
 
   /** Builds and publishes the first snapshot; configSource.current() answers from then on. */
@@ -60,6 +146,8 @@ export class ControlPlane {
       { version: snapshot.version, channels: snapshot.channels.length, keys: snapshot.keys.length },
       'control plane started',
     );
+    this.accountProbe.start();
+    this.oauthRefresher.start();
   }
 
   /** A new router with the admin REST API, to be mounted at `/admin/v1`. */
@@ -69,12 +157,25 @@ export class ControlPlane {
       {
         channels: new ChannelRepository(db),
         keys: new KeyRepository(db),
+        accounts: new AccountRepository(db),
+        proxies: new ProxyRepository(db),
+        modelAliases: new ModelAliasRepository(db),
         usage: new UsageQuery(db),
+        coordination: this.#opts.coordination,
         secretBox: this.#opts.secretBox,
         logger: this.#opts.logger,
         now: this.#now,
         publish: async () => {
           await this.#rebuild();
+        },
+        upstreamPolicy: this.#upstreamPolicy,
+        dispatcherFor: this.#dispatcherFor,
+        channelTester: this.#tester,
+        oauth: {
+          states: new OAuthStateRepository(db),
+          accounts: new OAuthAccountRepository(db),
+          tokens: this.#oauthTokens,
+          refresher: this.oauthRefresher,
         },
       },
       this.#opts.adminTokenHash,
@@ -86,9 +187,13 @@ export class ControlPlane {
    * owns it); admin writes after close() are answered 503.
    */
   async close(): Promise<void> {
+    // Before #closed: a tick in progress may still publish what it refreshed.
+    await this.oauthRefresher.stop();
+    await this.accountProbe.stop();
     this.#closed = true;
     await this.#queue;
     this.#source.close();
+    await this.#dispatchers.close();
   }
 
   #rebuild(): Promise<ConfigSnapshot> {

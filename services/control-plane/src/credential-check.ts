@@ -1,13 +1,20 @@
 import { createPrivateKey } from 'node:crypto';
 import type { CredentialKind } from '@switchyard/core';
 import { checkBaseUrl } from './base-url-policy.js';
+import { DEFAULT_UPSTREAM_POLICY, type UpstreamPolicy } from './upstream-policy.js';
 
 /**
  * Checks an account credential against the form its provider's CredentialKind needs, so a channel
  * cannot be saved with a key its provider could never use. Returns null when it fits, else a reason
- * that never quotes the credential (nor any part of it, nor a parser message that might).
+ * that never quotes the credential (nor any part of it, nor a parser message that might). URLs inside a
+ * credential (a service account's token_uri) must pass the SSRF policy under `policy` (pass the admin
+ * context's; the default is only the all-in-one default).
  */
-export function credentialProblem(kind: CredentialKind, credential: string): string | null {
+export function credentialProblem(
+  kind: CredentialKind,
+  credential: string,
+  policy: UpstreamPolicy = DEFAULT_UPSTREAM_POLICY,
+): string | null {
   switch (kind) {
     case 'bearer':
     case 'azure-api-key':
@@ -17,7 +24,7 @@ export function credentialProblem(kind: CredentialKind, credential: string): str
     case 'aws-sigv4':
       return awsProblem(credential);
     case 'google-service-account':
-      return serviceAccountProblem(credential);
+      return serviceAccountProblem(credential, policy);
   }
 }
 
@@ -74,7 +81,7 @@ function awsPartsProblem(id: string, secret: string, token: string | undefined):
 
 const SERVICE_ACCOUNT_FORM = 'must be a Google service-account JSON key';
 
-function serviceAccountProblem(credential: string): string | null {
+function serviceAccountProblem(credential: string, policy: UpstreamPolicy): string | null {
   const key = parseJsonObject(credential);
   if (key === undefined) return `${SERVICE_ACCOUNT_FORM} (it does not parse as a JSON object)`;
   if (key.type !== undefined && key.type !== 'service_account') {
@@ -91,7 +98,7 @@ function serviceAccountProblem(credential: string): string | null {
   }
   if (key.token_uri !== undefined) {
     // The relay posts a signed assertion to token_uri: the same SSRF policy as a base URL applies.
-    const check = typeof key.token_uri === 'string' ? checkBaseUrl(key.token_uri) : undefined;
+    const check = typeof key.token_uri === 'string' ? checkBaseUrl(key.token_uri, policy) : undefined;
     if (check?.ok !== true) {
       return `${SERVICE_ACCOUNT_FORM} whose "token_uri" is an allowed http(s) URL${check === undefined ? '' : `: ${check.reason}`}`;
     }

@@ -16,6 +16,10 @@ export interface StoredKey {
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /** Admin override: only this channel serves the key. */
+  pinnedChannelId: number | null;
+  /** Admin override: channels the key never reaches. */
+  excludedChannelIds: number[];
 }
 
 export interface NewKey {
@@ -26,10 +30,17 @@ export interface NewKey {
   expiresAt: number | null;
   group: string;
   enabled: boolean;
+  pinnedChannelId?: number | null;
+  excludedChannelIds?: number[];
 }
 
 /** Fields of a key an admin may change; the hash never changes (issue a new key instead). */
-export type KeyPatch = Partial<Pick<NewKey, 'name' | 'models' | 'expiresAt' | 'group' | 'enabled'>>;
+export type KeyPatch = Partial<
+  Pick<
+    NewKey,
+    'name' | 'models' | 'expiresAt' | 'group' | 'enabled' | 'pinnedChannelId' | 'excludedChannelIds'
+  >
+>;
 
 /** SQL for client keys (`api_keys`). */
 export class KeyRepository {
@@ -60,6 +71,11 @@ export class KeyRepository {
         models: key.models === null ? null : JSON.stringify(key.models),
         expires_at: key.expiresAt,
         group_name: key.group,
+        pinned_channel_id: key.pinnedChannelId ?? null,
+        excluded_channel_ids:
+          key.excludedChannelIds === undefined || key.excludedChannelIds.length === 0
+            ? null
+            : JSON.stringify(key.excludedChannelIds),
         enabled: key.enabled ? 1 : 0,
         created_at: now,
         updated_at: now,
@@ -81,6 +97,11 @@ export class KeyRepository {
         }),
         ...(patch.expiresAt !== undefined && { expires_at: patch.expiresAt }),
         ...(patch.group !== undefined && { group_name: patch.group }),
+        ...(patch.pinnedChannelId !== undefined && { pinned_channel_id: patch.pinnedChannelId }),
+        ...(patch.excludedChannelIds !== undefined && {
+          excluded_channel_ids:
+            patch.excludedChannelIds.length === 0 ? null : JSON.stringify(patch.excludedChannelIds),
+        }),
         ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
         updated_at: now,
       })
@@ -109,5 +130,8 @@ function toKey(row: ApiKeyRow): StoredKey {
     enabled: Number(row.enabled) === 1,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    pinnedChannelId: row.pinned_channel_id === null ? null : Number(row.pinned_channel_id),
+    excludedChannelIds:
+      row.excluded_channel_ids === null ? [] : (JSON.parse(row.excluded_channel_ids) as number[]).map(Number),
   };
 }

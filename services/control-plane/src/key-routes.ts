@@ -32,6 +32,8 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
         expiresAt: input.expires_at ?? null,
         group: input.group ?? 'default',
         enabled: input.enabled ?? true,
+        pinnedChannelId: input.pinned_channel_id ?? null,
+        excludedChannelIds: input.excluded_channel_ids ?? [],
       },
       ctx.now(),
     );
@@ -60,6 +62,8 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
         expiresAt: input.expires_at,
         group: input.group,
         enabled: input.enabled,
+        pinnedChannelId: input.pinned_channel_id,
+        excludedChannelIds: input.excluded_channel_ids,
       },
       ctx.now(),
     );

@@ -10,6 +10,8 @@ export interface KeyView {
   expires_at: string | null;
   group: string;
   enabled: boolean;
+  pinned_channel_id: number | null;
+  excluded_channel_ids: number[];
   created_at: string;
   updated_at: string;
 }
@@ -26,6 +28,8 @@ export function toKeyView(key: StoredKey): KeyView {
     expires_at: key.expiresAt === null ? null : toIso(key.expiresAt),
     group: key.group,
     enabled: key.enabled,
+    pinned_channel_id: key.pinnedChannelId,
+    excluded_channel_ids: key.excludedChannelIds,
     created_at: toIso(key.createdAt),
     updated_at: toIso(key.updatedAt),
   };

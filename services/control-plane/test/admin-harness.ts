@@ -10,8 +10,15 @@ import {
   type UnknownRow,
 } from 'kysely';
 import { pino } from 'pino';
-import { createNodeSqliteDialect } from '@switchyard/adapters';
-import { type DB, generateToken, hashKey, migrateToLatest, SecretBox } from '@switchyard/core';
+import { createMysqlDialect, createNodeSqliteDialect } from '@switchyard/adapters';
+import {
+  type CoordinationStore,
+  type DB,
+  generateToken,
+  hashKey,
+  migrateToLatest,
+  SecretBox,
+} from '@switchyard/core';
 import { ControlPlane } from '@switchyard/control-plane';
 
 export interface AdminResponse {
@@ -59,11 +66,17 @@ class SlowQueriesPlugin implements KyselyPlugin {
 }
 
 /**
- * A control plane on an in-memory SQLite database, its router mounted at /admin/v1 on port 0.
- * `queryDelayMs` slows every query the control plane makes (not the test's own `db`).
+ * A control plane on an in-memory SQLite database (or the MySQL database at `mysqlUrl`), its router
+ * mounted at /admin/v1 on port 0. `queryDelayMs` slows every query the control plane makes (not the
+ * test's own `db`); `coordination` is handed to the control plane as the relays' store.
  */
-export async function startAdminHarness(opts: { queryDelayMs?: number } = {}): Promise<AdminHarness> {
-  const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(':memory:') });
+export async function startAdminHarness(
+  opts: { queryDelayMs?: number; coordination?: CoordinationStore; mysqlUrl?: string } = {},
+): Promise<AdminHarness> {
+  const db = new Kysely<DB>({
+    dialect:
+      opts.mysqlUrl === undefined ? createNodeSqliteDialect(':memory:') : createMysqlDialect(opts.mysqlUrl),
+  });
   await migrateToLatest(db);
   const secretBox = new SecretBox(randomBytes(32));
   const adminToken = generateToken();
@@ -76,6 +89,7 @@ export async function startAdminHarness(opts: { queryDelayMs?: number } = {}): P
     adminTokenHash: hashKey(adminToken),
     logger,
     now: () => clock.now,
+    ...(opts.coordination !== undefined && { coordination: opts.coordination }),
   });
   await controlPlane.start();
 

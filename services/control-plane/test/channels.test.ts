@@ -10,6 +10,15 @@ import {
 
 const SECRET = 'sk-upstream-secret-AAAAAAAAAAAA';
 
+/** An enabled API-key account as a channel view lists it. */
+const ACCOUNT_SUMMARY = {
+  enabled: true,
+  kind: 'api_key',
+  disabled_reason: null,
+  disabled_by: null,
+  proxy_id: null,
+};
+
 describe('admin /channels', () => {
   let h: AdminHarness;
   beforeEach(async () => {
@@ -37,10 +46,22 @@ describe('admin /channels', () => {
       priority: 0,
       weight: 1,
       group: 'default',
+      groups: ['default'],
       enabled: true,
+      account_strategy: 'round-robin',
+      sticky_sessions: false,
+      connect_timeout_ms: null,
+      first_byte_timeout_ms: null,
+      idle_timeout_ms: null,
+      breaker: {
+        error_threshold_percent: 50,
+        volume_threshold: 5,
+        reset_timeout_ms: 30000,
+        window_ms: 10000,
+      },
       accounts: [
-        { id: expect.any(Number), name: 'account-1', enabled: true },
-        { id: expect.any(Number), name: 'backup', enabled: true },
+        { ...ACCOUNT_SUMMARY, id: expect.any(Number), name: 'account-1' },
+        { ...ACCOUNT_SUMMARY, id: expect.any(Number), name: 'backup' },
       ],
       created_at: '2026-01-02T03:04:05.000Z',
       updated_at: '2026-01-02T03:04:05.000Z',
@@ -83,7 +104,8 @@ describe('admin /channels', () => {
       expect(res.status).toBeLessThan(300);
       expect(res.text).not.toContain(SECRET);
       expect(res.text).not.toContain(row?.credential);
-      expect(res.text).not.toMatch(/api_key|credential/);
+      // No field is named after the secret (`kind: "api_key"` is a value, not a field).
+      expect(res.text).not.toMatch(/"(api_key|credential)":/);
     }
     expect(h.logText()).not.toContain(SECRET);
   });
@@ -428,4 +450,127 @@ describe('admin /providers', () => {
     const res = await h.call('GET', '/providers', { token: null });
     expect(res.status).toBe(401);
   });
+
+  it('when a channel is created with every routing field, then GET and the snapshot show them as given', async () => {
+    const created = await h.call('POST', '/channels', {
+      json: channelBody({
+        groups: ['vip', 'batch'],
+        account_strategy: 'fill-first',
+        sticky_sessions: true,
+        connect_timeout_ms: 5000,
+        first_byte_timeout_ms: 45000,
+        idle_timeout_ms: null,
+        breaker: { error_threshold_percent: 25, window_ms: 20000 },
+      }),
+    });
+    expect(created.status).toBe(201);
+    const routing = {
+      group: 'vip',
+      groups: ['vip', 'batch'],
+      account_strategy: 'fill-first',
+      sticky_sessions: true,
+      connect_timeout_ms: 5000,
+      first_byte_timeout_ms: 45000,
+      idle_timeout_ms: null,
+      // Fields left out of the breaker keep their defaults.
+      breaker: {
+        error_threshold_percent: 25,
+        volume_threshold: 5,
+        reset_timeout_ms: 30000,
+        window_ms: 20000,
+      },
+    };
+    expect(created.body).toMatchObject(routing);
+    const id = obj(created.body).id as number;
+    expect((await h.call('GET', `/channels/${id}`)).body).toMatchObject(routing);
+    expect(h.controlPlane.configSource.current().channels[0]).toMatchObject({
+      groups: ['vip', 'batch'],
+      accountStrategy: 'fill-first',
+      stickySessions: true,
+      timeouts: { connectMs: 5000, firstByteMs: 45000, idleMs: null },
+      breaker: { errorThresholdPercent: 25, volumeThreshold: 5, resetTimeoutMs: 30000, windowMs: 20000 },
+    });
+  });
+
+  it('when a PATCH changes one timeout and one breaker field, then the others keep their values; breaker null restores the defaults', async () => {
+    const created = await h.call('POST', '/channels', {
+      json: channelBody({
+        connect_timeout_ms: 5000,
+        idle_timeout_ms: 90000,
+        breaker: { volume_threshold: 20, reset_timeout_ms: 5000 },
+      }),
+    });
+    const path = `/channels/${String(obj(created.body).id)}`;
+    const patched = await h.call('PATCH', path, {
+      json: {
+        connect_timeout_ms: null,
+        breaker: { volume_threshold: 7 },
+        groups: ['a', 'b'],
+        sticky_sessions: true,
+      },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({
+      connect_timeout_ms: null,
+      first_byte_timeout_ms: null,
+      idle_timeout_ms: 90000,
+      breaker: { error_threshold_percent: 50, volume_threshold: 7, reset_timeout_ms: 5000, window_ms: 10000 },
+      group: 'a',
+      groups: ['a', 'b'],
+      sticky_sessions: true,
+    });
+    expect(h.controlPlane.configSource.current().channels[0]).toMatchObject({
+      timeouts: { connectMs: null, firstByteMs: null, idleMs: 90000 },
+      breaker: { volumeThreshold: 7, resetTimeoutMs: 5000 },
+      groups: ['a', 'b'],
+    });
+
+    const reset = await h.call('PATCH', path, { json: { breaker: null, group: 'solo' } });
+    expect(reset.body).toMatchObject({
+      breaker: {
+        error_threshold_percent: 50,
+        volume_threshold: 5,
+        reset_timeout_ms: 30000,
+        window_ms: 10000,
+      },
+      group: 'solo',
+      groups: ['solo'],
+    });
+    expect(h.controlPlane.configSource.current().channels[0]?.breaker).toEqual({
+      errorThresholdPercent: 50,
+      volumeThreshold: 5,
+      resetTimeoutMs: 30000,
+      windowMs: 10000,
+    });
+  });
+
+  it.each([
+    ['an unknown account strategy', { account_strategy: 'random' }, 'account_strategy'],
+    ['a zero connect timeout', { connect_timeout_ms: 0 }, 'connect_timeout_ms'],
+    ['a fractional first-byte timeout', { first_byte_timeout_ms: 1.5 }, 'first_byte_timeout_ms'],
+    ['an idle timeout over an hour', { idle_timeout_ms: 3_600_001 }, 'idle_timeout_ms'],
+    [
+      'a breaker percentage of 101',
+      { breaker: { error_threshold_percent: 101 } },
+      'breaker.error_threshold_percent',
+    ],
+    ['an unknown breaker field', { breaker: { threshold: 5 } }, 'breaker.threshold'],
+    ['an empty groups list', { groups: [] }, 'groups'],
+    ['a non-boolean sticky_sessions', { sticky_sessions: 'yes' }, 'sticky_sessions'],
+  ])(
+    'when a channel is created or patched with %s, then 400 naming %s and nothing changes',
+    async (_what, fields, param) => {
+      const created = await h.call('POST', '/channels', { json: channelBody(fields) });
+      expect(created.status).toBe(400);
+      expect(obj(obj(created.body).error)).toMatchObject({ type: 'invalid_request_error', param });
+      expect(await h.db.selectFrom('channels').selectAll().execute()).toEqual([]);
+
+      const channel = obj((await h.call('POST', '/channels', { json: channelBody() })).body);
+      const path = `/channels/${String(channel.id)}`;
+      const patched = await h.call('PATCH', path, { json: fields });
+      expect(patched.status).toBe(400);
+      expect(obj(obj(patched.body).error).param).toBe(param);
+      expect((await h.call('GET', path)).body).toEqual(channel);
+    },
+  );
 });

@@ -26,6 +26,8 @@ describe('admin /keys', () => {
       expires_at: null,
       group: 'default',
       enabled: true,
+      pinned_channel_id: null,
+      excluded_channel_ids: [],
       created_at: '2026-01-02T03:04:05.000Z',
       updated_at: '2026-01-02T03:04:05.000Z',
     });
@@ -109,6 +111,56 @@ describe('admin /keys', () => {
     const hashes = (await h.db.selectFrom('api_keys').select('key_hash').execute()).map((r) => r.key_hash);
     expect(new Set(hashes).size).toBe(2);
   });
+
+  it('when a key is pinned to a channel and excludes others, then GET, PATCH and the snapshot carry the overrides', async () => {
+    const created = await h.call('POST', '/keys', {
+      json: { name: 'pinned', pinned_channel_id: 7, excluded_channel_ids: [3, 4] },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ pinned_channel_id: 7, excluded_channel_ids: [3, 4] });
+    const path = `/keys/${String(obj(created.body).id)}`;
+    expect((await h.call('GET', path)).body).toMatchObject({
+      pinned_channel_id: 7,
+      excluded_channel_ids: [3, 4],
+    });
+    expect(h.controlPlane.configSource.current().keys[0]).toMatchObject({
+      pinnedChannelId: 7,
+      excludedChannelIds: [3, 4],
+    });
+
+    const patched = await h.call('PATCH', path, {
+      json: { pinned_channel_id: null, excluded_channel_ids: [] },
+    });
+    expect(patched.body).toMatchObject({ pinned_channel_id: null, excluded_channel_ids: [] });
+    expect((await h.call('GET', path)).body).toMatchObject({
+      pinned_channel_id: null,
+      excluded_channel_ids: [],
+    });
+    expect(h.controlPlane.configSource.current().keys[0]).toMatchObject({
+      pinnedChannelId: null,
+      excludedChannelIds: [],
+    });
+    // A PATCH of other fields keeps the overrides.
+    await h.call('PATCH', path, { json: { excluded_channel_ids: [9] } });
+    expect((await h.call('PATCH', path, { json: { name: 'renamed' } })).body).toMatchObject({
+      excluded_channel_ids: [9],
+    });
+  });
+
+  it.each([
+    ['a zero pinned channel', { pinned_channel_id: 0 }, 'pinned_channel_id'],
+    ['a text pinned channel', { pinned_channel_id: '3' }, 'pinned_channel_id'],
+    ['a non-integer excluded channel', { excluded_channel_ids: [1, 'x'] }, 'excluded_channel_ids.1'],
+    ['a null excluded list', { excluded_channel_ids: null }, 'excluded_channel_ids'],
+  ])(
+    'when a key is created with %s, then 400 naming %s and nothing is stored',
+    async (_what, fields, param) => {
+      const res = await h.call('POST', '/keys', { json: { name: 'k', ...fields } });
+      expect(res.status).toBe(400);
+      expect(obj(obj(res.body).error).param).toBe(param);
+      expect(await h.db.selectFrom('api_keys').selectAll().execute()).toEqual([]);
+    },
+  );
 
   it.each([
     ['GET', '/keys/42'],

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Router } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminHarness, channelBody, startAdminHarness } from './admin-harness.js';
+import { MemoryCoordinationStore } from '@switchyard/adapters';
 import { PROVIDER_IDS } from '@switchyard/core';
 import { AWS_CREDENTIAL } from './credential-fixtures.js';
 import { checkSchema, type JsonSchema, resolveRef } from './json-schema-check.js';
@@ -56,8 +57,9 @@ function requestSchema(method: string, path: string): JsonSchema {
 
 describe('openapi.json', () => {
   let h: AdminHarness;
+  const coordination = new MemoryCoordinationStore();
   beforeAll(async () => {
-    h = await startAdminHarness();
+    h = await startAdminHarness({ coordination });
   });
   afterAll(async () => {
     await h.close();
@@ -90,10 +92,21 @@ describe('openapi.json', () => {
 
   it('the test checker itself rejects a wrong type, a missing required field and an undocumented field', () => {
     const schema = resolveRef('#/components/schemas/Account', doc);
-    expect(checkSchema({ id: 1, name: 'a', enabled: true }, schema, doc)).toEqual([]);
-    expect(checkSchema({ id: '1', name: 'a', enabled: true }, schema, doc)).toHaveLength(1);
-    expect(checkSchema({ id: 1, name: 'a' }, schema, doc)).toHaveLength(1);
-    expect(checkSchema({ id: 1, name: 'a', enabled: true, api_key: 'x' }, schema, doc)).toHaveLength(1);
+    const account = {
+      id: 1,
+      name: 'a',
+      enabled: true,
+      kind: 'api_key',
+      disabled_reason: null,
+      disabled_by: null,
+      proxy_id: null,
+    };
+    const { enabled: _enabled, ...withoutEnabled } = account;
+    expect(checkSchema(account, schema, doc)).toEqual([]);
+    expect(checkSchema({ ...account, id: '1' }, schema, doc)).toHaveLength(1);
+    expect(checkSchema(withoutEnabled, schema, doc)).toHaveLength(1);
+    expect(checkSchema({ ...account, api_key: 'x' }, schema, doc)).toHaveLength(1);
+    expect(checkSchema({ ...account, disabled_by: 'someone' }, schema, doc)).toHaveLength(1);
     expect(checkSchema(null, resolveRef('#/components/schemas/UsagePage', doc), doc)).toHaveLength(1);
   });
 
@@ -211,6 +224,142 @@ describe('openapi.json', () => {
     const all = await h.call('GET', '/usage');
     expect((all.body as { data: unknown[] }).data).toHaveLength(2);
     expect(checkSchema(all.body, responseSchema('GET', '/usage', '200'), doc)).toEqual([]);
+  });
+
+  it('a channel with every routing field (groups, strategy, stickiness, timeouts, breaker) matches its documented schemas, create and patch', async () => {
+    const body = channelBody({
+      name: 'routed',
+      groups: ['vip', 'batch'],
+      account_strategy: 'fill-first',
+      sticky_sessions: true,
+      connect_timeout_ms: 5000,
+      first_byte_timeout_ms: null,
+      idle_timeout_ms: 90000,
+      breaker: { error_threshold_percent: 25, window_ms: 20000 },
+    });
+    expect(checkSchema(body, requestSchema('POST', '/channels'), doc)).toEqual([]);
+    const created = await h.call('POST', '/channels', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/channels', '201'), doc)).toEqual([]);
+    const patch = { breaker: null, connect_timeout_ms: null, account_strategy: 'round-robin' };
+    expect(checkSchema(patch, requestSchema('PATCH', '/channels/{id}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', `/channels/${(created.body as { id: number }).id}`, {
+      json: patch,
+    });
+    expect(patched.status).toBe(200);
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/channels/{id}', '200'), doc)).toEqual([]);
+  });
+
+  it('a key with a pinned channel and excluded channels matches its documented schemas, create and patch', async () => {
+    const body = { name: 'pinned', pinned_channel_id: 1, excluded_channel_ids: [2, 3] };
+    expect(checkSchema(body, requestSchema('POST', '/keys'), doc)).toEqual([]);
+    const created = await h.call('POST', '/keys', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/keys', '201'), doc)).toEqual([]);
+    const patch = { pinned_channel_id: null, excluded_channel_ids: [] };
+    expect(checkSchema(patch, requestSchema('PATCH', '/keys/{id}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', `/keys/${(created.body as { id: number }).id}`, { json: patch });
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/keys/{id}', '200'), doc)).toEqual([]);
+  });
+
+  it('real account, health and proxy responses match their documented schemas, errors included', async () => {
+    const channel = await h.call('POST', '/channels', { json: channelBody({ name: 'with-proxies' }) });
+    const channelId = (channel.body as { id: number }).id;
+
+    const proxyBody = { name: 'socks', url: 'socks5://user:pw@proxy.example:1080', max_accounts: 1 };
+    expect(checkSchema(proxyBody, requestSchema('POST', '/proxies'), doc)).toEqual([]);
+    const proxy = await h.call('POST', '/proxies', { json: proxyBody });
+    expect(proxy.status).toBe(201);
+    expect(checkSchema(proxy.body, responseSchema('POST', '/proxies', '201'), doc)).toEqual([]);
+    const proxyId = (proxy.body as { id: number }).id;
+
+    const accountBody = { name: 'second', api_key: 'sk-second-key', proxy_id: 'auto' };
+    expect(checkSchema(accountBody, requestSchema('POST', `/channels/{id}/accounts`), doc)).toEqual([]);
+    const account = await h.call('POST', `/channels/${channelId}/accounts`, { json: accountBody });
+    expect(account.status).toBe(201);
+    expect(checkSchema(account.body, responseSchema('POST', '/channels/{id}/accounts', '201'), doc)).toEqual(
+      [],
+    );
+    const accountId = (account.body as { id: number }).id;
+
+    const full = await h.call('POST', `/channels/${channelId}/accounts`, {
+      json: { api_key: 'sk-third-key', proxy_id: proxyId },
+    });
+    expect(full.status).toBe(409);
+    expect(checkSchema(full.body, responseSchema('POST', '/channels/{id}/accounts', '409'), doc)).toEqual([]);
+    const inUse = await h.call('DELETE', `/proxies/${proxyId}`);
+    expect(inUse.status).toBe(409);
+    expect(checkSchema(inUse.body, responseSchema('DELETE', '/proxies/{id}', '409'), doc)).toEqual([]);
+
+    await coordination.coolDown(`acct:${accountId}`, 60_000);
+    await coordination.reportHealth(
+      `acct:${accountId}`,
+      'relay-a',
+      JSON.stringify({
+        state: 'open',
+        requests: 10,
+        failures: 6,
+        errorRate: 0.6,
+        lastError: 'upstream 502',
+        lastErrorAt: Date.parse('2026-01-02T03:00:00Z'),
+        lastStatus: 502,
+        updatedAt: Date.parse('2026-01-02T03:00:01Z'),
+      }),
+      60_000,
+    );
+    const one = await h.call('GET', `/accounts/${accountId}`);
+    expect((one.body as { health: { breaker: unknown[] } }).health.breaker).toHaveLength(1);
+    expect(checkSchema(one.body, responseSchema('GET', '/accounts/{id}', '200'), doc)).toEqual([]);
+    const list = await h.call('GET', `/channels/${channelId}/accounts`);
+    expect(checkSchema(list.body, responseSchema('GET', '/channels/{id}/accounts', '200'), doc)).toEqual([]);
+    const health = await h.call('GET', `/channels/${channelId}/health`);
+    expect(checkSchema(health.body, responseSchema('GET', '/channels/{id}/health', '200'), doc)).toEqual([]);
+
+    const patch = { name: 'renamed', api_key: 'sk-rotated-key', proxy_id: null };
+    expect(checkSchema(patch, requestSchema('PATCH', '/accounts/{id}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', `/accounts/${accountId}`, { json: patch });
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/accounts/{id}', '200'), doc)).toEqual([]);
+    const disable = { reason: 'quota used up' };
+    expect(checkSchema(disable, requestSchema('POST', '/accounts/{id}/disable'), doc)).toEqual([]);
+    const disabled = await h.call('POST', `/accounts/${accountId}/disable`, { json: disable });
+    expect(checkSchema(disabled.body, responseSchema('POST', '/accounts/{id}/disable', '200'), doc)).toEqual(
+      [],
+    );
+    const enabled = await h.call('POST', `/accounts/${accountId}/enable`);
+    expect(checkSchema(enabled.body, responseSchema('POST', '/accounts/{id}/enable', '200'), doc)).toEqual(
+      [],
+    );
+
+    const proxies = await h.call('GET', '/proxies');
+    expect(checkSchema(proxies.body, responseSchema('GET', '/proxies', '200'), doc)).toEqual([]);
+    const proxyPatch = { max_accounts: null, enabled: false };
+    expect(checkSchema(proxyPatch, requestSchema('PATCH', '/proxies/{id}'), doc)).toEqual([]);
+    const patchedProxy = await h.call('PATCH', `/proxies/${proxyId}`, { json: proxyPatch });
+    expect(checkSchema(patchedProxy.body, responseSchema('PATCH', '/proxies/{id}', '200'), doc)).toEqual([]);
+    const oneProxy = await h.call('GET', `/proxies/${proxyId}`);
+    expect(checkSchema(oneProxy.body, responseSchema('GET', '/proxies/{id}', '200'), doc)).toEqual([]);
+  });
+
+  it('real model-alias responses (create, replace, list, missing) match their documented schemas', async () => {
+    const body = { model: 'gpt-4o' };
+    expect(checkSchema(body, requestSchema('PUT', '/model-aliases/{alias}'), doc)).toEqual([]);
+    const created = await h.call('PUT', '/model-aliases/gpt-4', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('PUT', '/model-aliases/{alias}', '201'), doc)).toEqual(
+      [],
+    );
+    const replaced = await h.call('PUT', '/model-aliases/gpt-4', { json: { model: 'gpt-4.1' } });
+    expect(replaced.status).toBe(200);
+    expect(checkSchema(replaced.body, responseSchema('PUT', '/model-aliases/{alias}', '200'), doc)).toEqual(
+      [],
+    );
+    const list = await h.call('GET', '/model-aliases');
+    expect(checkSchema(list.body, responseSchema('GET', '/model-aliases', '200'), doc)).toEqual([]);
+    const missing = await h.call('DELETE', '/model-aliases/nope');
+    expect(missing.status).toBe(404);
+    expect(checkSchema(missing.body, responseSchema('DELETE', '/model-aliases/{alias}', '404'), doc)).toEqual(
+      [],
+    );
   });
 
   it('real error responses (400, 401, 404) match the documented error schema', async () => {

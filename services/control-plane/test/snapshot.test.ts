@@ -18,7 +18,12 @@ describe('config snapshot', () => {
   });
 
   it('after start(), the first snapshot is version 1 and reflects the (empty) database', () => {
-    expect(h.controlPlane.configSource.current()).toEqual({ version: 1, channels: [], keys: [] });
+    expect(h.controlPlane.configSource.current()).toEqual({
+      version: 1,
+      channels: [],
+      keys: [],
+      modelAliases: {},
+    });
   });
 
   it('a created channel is in the snapshot with its upstream key decrypted and every routing field', async () => {
@@ -43,8 +48,12 @@ describe('config snapshot', () => {
         modelMapping: { 'gpt-4': 'gpt-4o' },
         priority: 2,
         weight: 5,
-        group: 'vip',
+        groups: ['vip'],
         enabled: true,
+        accountStrategy: 'round-robin',
+        stickySessions: false,
+        timeouts: { connectMs: null, firstByteMs: null, idleMs: null },
+        breaker: { errorThresholdPercent: 50, volumeThreshold: 5, resetTimeoutMs: 30000, windowMs: 10000 },
         accounts: [
           {
             id: accountId,
@@ -52,6 +61,11 @@ describe('config snapshot', () => {
             name: 'account-1',
             enabled: true,
             apiKey: 'sk-upstream-secret-AAAAAAAAAAAA',
+            kind: 'api_key',
+            authScheme: 'default',
+            extraHeaders: {},
+            systemPromptPrefix: null,
+            proxyUrl: null,
           },
         ],
       },
@@ -126,6 +140,8 @@ describe('config snapshot', () => {
         expiresAt: Date.parse('2030-01-01T00:00:00Z'),
         enabled: true,
         group: 'default',
+        pinnedChannelId: null,
+        excludedChannelIds: [],
       },
     ]);
   });

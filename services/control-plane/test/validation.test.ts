@@ -75,7 +75,6 @@ describe('admin request validation', () => {
     ['base_url not http(s)', { base_url: 'ftp://files.example.com' }, 'base_url'],
     ['base_url with credentials', { base_url: 'https://user:pass@api.example.com' }, 'base_url'],
     ['base_url with a query', { base_url: 'https://api.example.com/v1?x=1' }, 'base_url'],
-    ['no accounts', { accounts: [] }, 'accounts'],
     ['an account without api_key', { accounts: [{ name: 'a' }] }, 'accounts.0.api_key'],
     ['an account with a blank api_key', { accounts: [{ api_key: '   ' }] }, 'accounts.0.api_key'],
     ['weight 0', { weight: 0 }, 'weight'],
@@ -341,15 +340,22 @@ describe('admin request validation', () => {
     expect(res.text).not.toContain(AWS_SECRET_ACCESS_KEY);
   });
 
-  it.each([
-    'http://localhost:11434/v1',
-    'http://10.0.0.5:8000',
-    'http://192.168.1.20/v1',
-    'http://[::1]:8080',
-  ])('POST /channels with the private base_url %s → 201', async (base_url) => {
-    const res = await h.call('POST', '/channels', { json: channelBody({ base_url }) });
-    expect(res.status).toBe(201);
-  });
+  it.each(['http://localhost:11434/v1', 'http://[::1]:8080'])(
+    'POST /channels with the loopback base_url %s → 201 (the default policy allows loopback)',
+    async (base_url) => {
+      const res = await h.call('POST', '/channels', { json: channelBody({ base_url }) });
+      expect(res.status).toBe(201);
+    },
+  );
+
+  it.each(['http://10.0.0.5:8000', 'http://192.168.1.20/v1'])(
+    'POST /channels with the private base_url %s → 400 naming SWITCHYARD_UPSTREAM_ALLOW (private is not allowed by default)',
+    async (base_url) => {
+      const res = await h.call('POST', '/channels', { json: channelBody({ base_url }) });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toContain('SWITCHYARD_UPSTREAM_ALLOW');
+    },
+  );
 
   it('PATCH /channels/:id with a metadata base_url → 400 and the channel is unchanged', async () => {
     const created = obj((await h.call('POST', '/channels', { json: channelBody() })).body);

@@ -3,14 +3,63 @@ import type { ProviderId } from './provider-catalog.js';
 /** Provider-specific channel settings (see PROVIDER_CATALOG's `options`): Azure's api_version, Bedrock's region, ... */
 export type ChannelOptions = Record<string, string>;
 
+/** How a channel spreads requests over its accounts. */
+export const ACCOUNT_STRATEGIES = ['round-robin', 'fill-first'] as const;
+export type AccountStrategy = (typeof ACCOUNT_STRATEGIES)[number];
+
+/** Circuit-breaker settings of a channel, applied to each of its accounts separately. */
+export interface BreakerSettings {
+  /** Failure percentage within the window at which the breaker opens. */
+  errorThresholdPercent: number;
+  /** Fewest requests within the window before the percentage counts. */
+  volumeThreshold: number;
+  /** How long an open breaker waits before letting one probe request through (half-open). */
+  resetTimeoutMs: number;
+  /** The rolling window the percentage is computed over. */
+  windowMs: number;
+}
+
+/**
+ * Why these: 5 requests and 50 % keep a single blip from opening a breaker while a dead account is cut
+ * off within a handful of requests; 30 s between probes keeps a dead account's share of traffic at
+ * about one request per relay per 30 s; 10 s windows forget old failures quickly.
+ */
+export const DEFAULT_BREAKER: Readonly<BreakerSettings> = Object.freeze({
+  errorThresholdPercent: 50,
+  volumeThreshold: 5,
+  resetTimeoutMs: 30_000,
+  windowMs: 10_000,
+});
+
+/** Per-channel upstream timeouts; null = the relay's configured default (SWITCHYARD_UPSTREAM_*_TIMEOUT_MS). */
+export interface ChannelTimeouts {
+  connectMs: number | null;
+  firstByteMs: number | null;
+  idleMs: number | null;
+}
+
+export type AccountKind = 'api_key' | 'oauth';
+
 /** An upstream account of a channel, with its credential decrypted: lives only in relay memory. */
 export interface ChannelAccount {
   id: number;
   channelId: number;
   name: string;
   enabled: boolean;
-  /** The decrypted credential; its form depends on the provider's CredentialKind. */
+  /** The decrypted credential (for OAuth accounts: the current access token). */
   apiKey: string;
+  kind: AccountKind;
+  /**
+   * How the credential is presented: the provider's own header ('default': x-api-key, api-key,
+   * x-goog-api-key, ...) or `Authorization: Bearer` ('bearer', OAuth access tokens).
+   */
+  authScheme: 'default' | 'bearer';
+  /** Headers the account's OAuth profile adds to every upstream request. */
+  extraHeaders: Record<string, string>;
+  /** Text the account's OAuth profile puts before the system prompt, or null. */
+  systemPromptPrefix: string | null;
+  /** The outbound proxy (http, https or socks5 URL, credentials included) or null for direct. */
+  proxyUrl: string | null;
 }
 
 export interface Channel {
@@ -28,9 +77,15 @@ export interface Channel {
   priority: number;
   /** Relative share among channels of the same priority. */
   weight: number;
-  group: string;
+  /** The key groups this channel serves (at least one). */
+  groups: string[];
   enabled: boolean;
   accounts: ChannelAccount[];
+  accountStrategy: AccountStrategy;
+  /** Keep one conversation (a session key) on one account while that account is healthy. */
+  stickySessions: boolean;
+  timeouts: ChannelTimeouts;
+  breaker: BreakerSettings;
 }
 
 /** A client key as the relay sees it: the hash, never the plaintext. */
@@ -45,6 +100,10 @@ export interface KeyRecord {
   expiresAt: number | null;
   enabled: boolean;
   group: string;
+  /** Admin override: only this channel serves the key (null: routing as usual). */
+  pinnedChannelId: number | null;
+  /** Admin override: channels this key never reaches. */
+  excludedChannelIds: number[];
 }
 
 /** Everything a relay needs to route, at one version. */
@@ -52,6 +111,8 @@ export interface ConfigSnapshot {
   version: number;
   channels: Channel[];
   keys: KeyRecord[];
+  /** Client model name → the model it is routed as. */
+  modelAliases: Record<string, string>;
 }
 
 export type UsageStatus = 'ok' | 'error' | 'aborted';
@@ -92,3 +153,27 @@ export interface UsageEvent {
   /** Epoch milliseconds when the request arrived. */
   createdAt: number;
 }
+
+/** A channel's routing fields at their defaults, for code (and tests) that build channels by hand. */
+export function defaultChannelRouting(): Pick<
+  Channel,
+  'accountStrategy' | 'stickySessions' | 'timeouts' | 'breaker'
+> {
+  return {
+    accountStrategy: 'round-robin',
+    stickySessions: false,
+    timeouts: { connectMs: null, firstByteMs: null, idleMs: null },
+    breaker: { ...DEFAULT_BREAKER },
+  };
+}
+
+/** The fields of a plain API-key account besides its identity and key. */
+export const API_KEY_ACCOUNT: Readonly<
+  Pick<ChannelAccount, 'kind' | 'authScheme' | 'extraHeaders' | 'systemPromptPrefix' | 'proxyUrl'>
+> = Object.freeze({
+  kind: 'api_key',
+  authScheme: 'default',
+  extraHeaders: Object.freeze({}) as Record<string, string>,
+  systemPromptPrefix: null,
+  proxyUrl: null,
+});

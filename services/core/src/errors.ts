@@ -115,12 +115,16 @@ export class UpstreamTimeoutError extends UpstreamError {
 }
 
 export class NoHealthyUpstreamError extends GatewayError {
-  constructor(model: string) {
-    super(`No healthy upstream is available for model '${model}'.`, {
-      code: 'no_healthy_upstream',
-      status: 503,
-      type: 'api_error',
-    });
+  /** When the first account left out (cooling down, breaker open) becomes usable again, if known. */
+  readonly retryAfterMs: number | null;
+  constructor(model: string, retryAfterMs: number | null = null) {
+    super(
+      retryAfterMs === null
+        ? `No healthy upstream is available for model '${model}'.`
+        : `No healthy upstream is available for model '${model}': every account is cooling down or failing; retry later.`,
+      { code: 'no_healthy_upstream', status: 503, type: 'api_error' },
+    );
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -2,7 +2,13 @@ export * from './errors.js';
 export * from './domain.js';
 export * from './provider-catalog.js';
 export { ADDRESS_CLASSES, classifyAddress, type AddressClass } from './address-policy.js';
-export type { ConfigSource, CoordinationStore, UsageBus } from './ports.js';
+export type {
+  AccountFailureReport,
+  AccountStatusReporter,
+  ConfigSource,
+  CoordinationStore,
+  UsageBus,
+} from './ports.js';
 export { matchesModel, matchesAnyModel, isGlob } from './model-match.js';
 export {
   CLIENT_KEY_PREFIX,
@@ -15,3 +21,10 @@ export {
 } from './crypto.js';
 export type * from './schema.js';
 export { MIGRATIONS, migrateToLatest } from './migrations/index.js';
+export {
+  OAUTH_PROFILES,
+  oauthProfile,
+  accountDecorations,
+  type OAuthProfile,
+  type AccountDecorations,
+} from './oauth-profiles.js';

@@ -27,6 +27,31 @@ export interface CoordinationStore {
   cooldowns(keys: readonly string[]): Promise<number[]>;
   /** Clears a cooldown (an admin re-enabled the account, or a probe succeeded). */
   clearCooldown(key: string): Promise<void>;
+  /**
+   * Records `value` (a small JSON document) as what `member` (a relay id) reports about `key` (a
+   * channel-account), kept for `ttlMs` after the last report of any member.
+   */
+  reportHealth(key: string, member: string, value: string, ttlMs: number): Promise<void>;
+  /** For each key, every member's latest report (member → value); `{}` when none. One round trip. */
+  healthReports(keys: readonly string[]): Promise<Array<Record<string, string>>>;
+}
+
+/** What a relay tells the control plane about an account it must stop using. */
+export interface AccountFailureReport {
+  accountId: number;
+  channelId: number;
+  /** The upstream HTTP status (401, 403) or 0 for a failure without one. */
+  upstreamStatus: number;
+  /** A short, secret-free reason shown to admins. */
+  reason: string;
+}
+
+/**
+ * Relays report accounts whose credential the upstream rejected; the control plane disables them with
+ * the reason recorded and publishes a new snapshot. Embedded: a direct call; distributed: gRPC.
+ */
+export interface AccountStatusReporter {
+  reportAuthFailure(report: AccountFailureReport): Promise<void>;
 }
 
 /**

@@ -17,7 +17,20 @@ export interface ChannelsTable {
   model_mapping: string;
   priority: number;
   weight: number;
+  /** The first of `groups`, kept for rows and readers older than `groups`. */
   group_name: string;
+  /** JSON array of the groups the channel serves; NULL in older rows, read as `[group_name]`. */
+  groups: string | null;
+  /** 'round-robin' | 'fill-first'; NULL = round-robin. */
+  account_strategy: string | null;
+  /** 0/1; NULL = off. */
+  sticky_sessions: number | null;
+  /** NULL = the relay's configured default. */
+  connect_timeout_ms: number | null;
+  first_byte_timeout_ms: number | null;
+  idle_timeout_ms: number | null;
+  /** JSON object of BreakerSettings overrides (camelCase keys); NULL = defaults. */
+  breaker: string | null;
   enabled: number;
   created_at: number;
   updated_at: number;
@@ -27,10 +40,71 @@ export interface AccountsTable {
   id: Generated<number>;
   channel_id: number;
   name: string;
-  /** SecretBox envelope of the upstream API key. */
+  /**
+   * SecretBox envelope of the credential: the API key (kind 'api_key'), or for kind 'oauth' the JSON
+   * `{"access_token": ..., "refresh_token": ...}`.
+   */
   credential: string;
   enabled: number;
   created_at: number;
+  /** 'api_key' | 'oauth'. */
+  kind: Generated<string>;
+  /** The OAuth profile id (core's OAUTH_PROFILES) for OAuth accounts. */
+  oauth_profile: string | null;
+  /** JSON of the non-secret OAuth settings resolved at authorization (token_url, client_id, scopes). */
+  oauth_config: string | null;
+  /** When the OAuth access token expires, epoch ms. */
+  token_expires_at: number | null;
+  /** Why the account is disabled (set by an admin or automatically); NULL when enabled. */
+  disabled_reason: string | null;
+  disabled_at: number | null;
+  /** 'admin' | 'auto' (an upstream auth failure or a failed refresh; the probe may re-enable these). */
+  disabled_by: string | null;
+  /** The outbound proxy the account's upstream calls go through, or NULL for a direct connection. */
+  proxy_id: number | null;
+  /** OAuth refresh lease: only the control-plane replica holding it refreshes the account. */
+  refresh_lease_until: number | null;
+  refresh_lease_owner: string | null;
+  updated_at: number | null;
+}
+
+export interface ProxiesTable {
+  id: Generated<number>;
+  name: string;
+  /** SecretBox envelope of the proxy URL (it may carry a user name and password). */
+  url: string;
+  /** The URL without credentials, for admin views. */
+  display_url: string;
+  /** Most accounts assigned to this proxy; NULL = no cap. */
+  max_accounts: number | null;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A started OAuth authorization, waiting for its callback. */
+export interface OAuthStatesTable {
+  /** The random `state` parameter; primary key. */
+  state: string;
+  profile: string;
+  channel_id: number;
+  account_name: string;
+  /** SecretBox envelope of the PKCE code verifier. */
+  code_verifier: string;
+  redirect_uri: string;
+  /** JSON of the resolved non-secret OAuth settings (as accounts.oauth_config). */
+  oauth_config: string;
+  proxy_id: number | null;
+  expires_at: number;
+  created_at: number;
+}
+
+/** A client-facing model name routed as another model (`gpt-4` → `gpt-4o`). */
+export interface ModelAliasesTable {
+  alias: string;
+  model: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface ApiKeysTable {
@@ -47,6 +121,10 @@ export interface ApiKeysTable {
   enabled: number;
   created_at: number;
   updated_at: number;
+  /** Admin override: route this key only to this channel. */
+  pinned_channel_id: number | null;
+  /** Admin override: JSON array of channel ids this key never reaches; NULL = none. */
+  excluded_channel_ids: string | null;
 }
 
 export interface UsageLogsTable {
@@ -108,6 +186,9 @@ export interface DB {
   usage_logs: UsageLogsTable;
   usage_daily: UsageDailyTable;
   settings: SettingsTable;
+  proxies: ProxiesTable;
+  oauth_states: OAuthStatesTable;
+  model_aliases: ModelAliasesTable;
 }
 
 export type ChannelRow = Selectable<ChannelsTable>;
@@ -121,6 +202,9 @@ export type ApiKeyUpdate = Updateable<ApiKeysTable>;
 export type UsageLogRow = Selectable<UsageLogsTable>;
 export type NewUsageLogRow = Insertable<UsageLogsTable>;
 export type UsageDailyRow = Selectable<UsageDailyTable>;
+export type ProxyRow = Selectable<ProxiesTable>;
+export type OAuthStateRow = Selectable<OAuthStatesTable>;
+export type ModelAliasRow = Selectable<ModelAliasesTable>;
 
 /** Columns typed as `bigint` in SQL come back as numbers on SQLite and strings on MySQL. */
 export type Millis = ColumnType<number, number, number>;

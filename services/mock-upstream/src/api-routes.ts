@@ -15,7 +15,8 @@ import type { WireShape } from './wire-errors.js';
  * How a route authenticates: `key` (the instance's `requireKey` as bearer token or `x-api-key`),
  * `azure` (`requireKey` as the `api-key` header), `gemini` (`requireKey` as `x-goog-api-key` or
  * `?key=`), `vertex` (a bearer access token issued by the mock's `/token`), `aws` (SigV4 against the
- * instance's `awsCredentials`).
+ * instance's `awsCredentials`). Anthropic `key` routes and `gemini` routes also take a live access
+ * token of the mock's OAuth server (`/oauth/*`) as `Authorization: Bearer` instead of a key.
  */
 export type AuthScheme = 'key' | 'azure' | 'gemini' | 'vertex' | 'aws';
 

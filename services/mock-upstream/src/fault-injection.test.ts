@@ -231,3 +231,47 @@ describe('hang and client aborts', () => {
     expect(mock.requests[0]?.aborted).toBe(false);
   });
 });
+
+describe('faults keyed by credential', () => {
+  it('when one credential has a fault, then only requests presenting it fail, however the key is carried', async () => {
+    const mock = await start();
+    mock.setCredentialFaults('sk-bad', { status: 500 });
+    const bad = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bad' },
+      body: JSON.stringify(chatBody),
+    });
+    expect(bad.status).toBe(500);
+    const badAnthropic = await fetch(`${mock.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-bad' },
+      body: JSON.stringify(anthropicBody),
+    });
+    expect(badAnthropic.status).toBe(500);
+    const good = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-good' },
+      body: JSON.stringify(chatBody),
+    });
+    expect(good.status).toBe(200);
+    mock.setCredentialFaults('sk-bad', null);
+    const healed = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bad' },
+      body: JSON.stringify(chatBody),
+    });
+    expect(healed.status).toBe(200);
+  });
+
+  it('when a 429 fault names retryAfterSeconds, then retry-after carries it', async () => {
+    const mock = await start();
+    mock.setCredentialFaults('sk-limited', { status: 429, retryAfterSeconds: 2 });
+    const res = await fetch(`${mock.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-limited' },
+      body: JSON.stringify(chatBody),
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('2');
+  });
+});

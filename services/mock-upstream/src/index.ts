@@ -4,6 +4,13 @@ export type { MockFaults } from './mock-faults.js';
 export { parseMockFaults, resolveFaults } from './mock-faults.js';
 export type { RecordedRequest } from './recorded-request.js';
 export {
+  MOCK_ACCESS_TOKEN_PREFIX,
+  MOCK_REFRESH_TOKEN_PREFIX,
+  MockOAuthServer,
+  OAUTH_PATH_PREFIX,
+} from './oauth-server.js';
+export type { MockTokenSet, OAuthTokenRequestRecord } from './oauth-server.js';
+export {
   DEFAULT_CHUNKS,
   ECHO_PREFIX,
   MAX_CONTENT_CHARS,
@@ -78,3 +85,5 @@ export {
   parseMockUpstreamArgs,
 } from './cli-args.js';
 export type { MockUpstreamCliArgs } from './cli-args.js';
+export { ForwardProxy, startForwardProxy } from './forward-proxy.js';
+export type { ForwardProxyAuth, ForwardProxyConnection, ForwardProxyOptions } from './forward-proxy.js';

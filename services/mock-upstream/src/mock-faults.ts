@@ -21,6 +21,8 @@ export interface MockFaults {
   hang?: boolean;
   /** Streams: delay between two SSE events. */
   chunkDelayMs?: number;
+  /** With `status` 429 or 503/529: the `retry-after` header in seconds (default 1 for 429, none otherwise). */
+  retryAfterSeconds?: number;
 }
 
 type FaultKey = keyof MockFaults;
@@ -31,6 +33,7 @@ const NUMERIC_FAULTS: readonly Exclude<FaultKey, 'hang'>[] = [
   'firstByteDelayMs',
   'cutAfterChunks',
   'chunkDelayMs',
+  'retryAfterSeconds',
 ];
 
 const HEADER_OF: Readonly<Record<FaultKey, string>> = {
@@ -40,6 +43,7 @@ const HEADER_OF: Readonly<Record<FaultKey, string>> = {
   cutAfterChunks: 'x-mock-cut-after',
   hang: 'x-mock-hang',
   chunkDelayMs: 'x-mock-chunk-delay-ms',
+  retryAfterSeconds: 'x-mock-retry-after',
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -120,4 +124,24 @@ export function resolveFaults(
   const fromBody = faultsFromBody(body);
   if (fromHeaders === null && fromBody === null) return instance ?? {};
   return { ...instance, ...fromHeaders, ...fromBody };
+}
+
+/**
+ * The credential a request presents, however its API carries it (`Authorization: Bearer`, `x-api-key`,
+ * `api-key`, `x-goog-api-key`, `?key=`), for faults keyed by credential; null when it presents none.
+ * Bedrock's SigV4 requests are keyed by their access key id.
+ */
+export function presentedCredential(headers: IncomingHttpHeaders, query: URLSearchParams): string | null {
+  const auth = headerValue(headers, 'authorization');
+  if (auth !== undefined) {
+    const sigv4 = /Credential=([^/]+)\//.exec(auth);
+    if (sigv4 !== null) return sigv4[1]!;
+    if (auth.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
+  }
+  return (
+    headerValue(headers, 'x-api-key') ??
+    headerValue(headers, 'api-key') ??
+    headerValue(headers, 'x-goog-api-key') ??
+    query.get('key')
+  );
 }

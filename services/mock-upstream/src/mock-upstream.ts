@@ -6,9 +6,10 @@ import { requestedCachedTokens } from './cached-tokens.js';
 import { DEFAULT_CHUNKS } from './deterministic-completion.js';
 import { GoogleTokenIssuer } from './google-token-issuer.js';
 import type { GoogleServiceAccount } from './google-token-issuer.js';
-import { parseMockFaults, resolveFaults } from './mock-faults.js';
+import { parseMockFaults, presentedCredential, resolveFaults } from './mock-faults.js';
 import type { MockFaults } from './mock-faults.js';
 import type { MockUpstreamOptions } from './mock-upstream-options.js';
+import { MockOAuthServer, OAUTH_PATH_PREFIX, parseTokenParams } from './oauth-server.js';
 import { readBody } from './read-body.js';
 import type { RecordedRequest } from './recorded-request.js';
 import { authenticate } from './request-auth.js';
@@ -62,7 +63,10 @@ export class MockUpstream {
   tokenStatus: number | null;
   /** `POST /token` requests received, successful or not. */
   tokenExchanges = 0;
+  /** The OAuth authorization server under `/oauth/*` (PKCE code flow, rotating refresh tokens). */
+  readonly oauth: MockOAuthServer;
   private faults: MockFaults | null;
+  private readonly credentialFaults = new Map<string, MockFaults>();
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly host: string;
@@ -87,6 +91,7 @@ export class MockUpstream {
     this.awsCredentials = opts.awsCredentials;
     this.tokenStatus = opts.tokenStatus ?? null;
     this.google = new GoogleTokenIssuer(opts.now ?? Date.now);
+    this.oauth = new MockOAuthServer(opts.now ?? Date.now);
     this.maxRecorded = opts.maxRecordedRequests ?? DEFAULT_MAX_RECORDED;
     this.faults = opts.faults ? parseMockFaults(opts.faults, true) : null;
     const name = opts.name;
@@ -155,11 +160,23 @@ export class MockUpstream {
     this.faults = parseMockFaults(faults, true);
   }
 
+  /**
+   * Faults for requests presenting `credential` (an API key, bearer token or AWS access key id), applied
+   * over the instance faults: one account of a pool can fail while the others answer. Null clears them.
+   */
+  setCredentialFaults(credential: string, faults: MockFaults | null): void {
+    const parsed = parseMockFaults(faults, true);
+    if (parsed === null) this.credentialFaults.delete(credential);
+    else this.credentialFaults.set(credential, parsed);
+  }
+
   /** Clears the recorded requests, the token-exchange count and the per-instance faults. */
   reset(): void {
     this.requests.length = 0;
     this.tokenExchanges = 0;
     this.faults = null;
+    this.credentialFaults.clear();
+    this.oauth.reset();
   }
 
   /**
@@ -268,6 +285,13 @@ export class MockUpstream {
       handleTokenRequest(res, form, this.google, this.tokenAudiences(req), this.tokenStatus);
       return;
     }
+    if (path.startsWith(OAUTH_PATH_PREFIX)) {
+      const params = req.method === 'POST' ? parseTokenParams(req.headers, raw) : null;
+      record.body = params === null ? null : Object.fromEntries(params);
+      commit();
+      await this.oauth.handle(req.method, path, query, req.headers, raw, res);
+      return;
+    }
     let body: unknown = null;
     let malformed = false;
     if (raw.length > 0) {
@@ -280,7 +304,13 @@ export class MockUpstream {
     record.body = body;
     commit();
 
-    const faults = resolveFaults(this.faults, req.headers, body);
+    const presented = this.credentialFaults.size === 0 ? null : presentedCredential(req.headers, query);
+    const keyed = presented === null ? undefined : this.credentialFaults.get(presented);
+    const faults = resolveFaults(
+      keyed === undefined ? this.faults : { ...this.faults, ...keyed },
+      req.headers,
+      body,
+    );
     if (faults.hang === true) return; // the ResponseContext marks the request aborted when the client leaves
     if (!(await ctx.sleep(faults.latencyMs ?? 0))) return;
 
@@ -299,12 +329,20 @@ export class MockUpstream {
       requireKey: this.requireKey,
       awsCredentials: this.awsCredentials,
       google: this.google,
+      oauth: this.oauth,
     });
     if (!auth.ok) return fail(auth.status, auth.message, auth.shape, auth.headers);
     if (auth.awsAccessKeyId !== undefined) record.awsAccessKeyId = auth.awsAccessKeyId;
     if (malformed) return fail(400, MALFORMED_JSON[shape]);
     if (faults.status !== undefined && faults.status >= 400) {
-      return fail(faults.status, `mock-upstream fault: HTTP ${faults.status}`);
+      return fail(
+        faults.status,
+        `mock-upstream fault: HTTP ${faults.status}`,
+        shape,
+        faults.retryAfterSeconds === undefined
+          ? undefined
+          : { 'retry-after': String(faults.retryAfterSeconds) },
+      );
     }
     if (route === null)
       return fail(404, `Invalid URL (${req.method ?? '?'} ${path})`, fallback.notFoundShape);

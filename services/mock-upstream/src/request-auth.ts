@@ -10,6 +10,8 @@ export interface AuthSettings {
   requireKey: string | undefined;
   awsCredentials: AwsCredentials | undefined;
   google: GoogleTokenIssuer;
+  /** The mock's OAuth server: Anthropic and Gemini routes accept its live access tokens as bearer. */
+  oauth: { isValidAccessToken(token: string): boolean };
 }
 
 /** Accepted (with the verified AWS access key id for SigV4), or the error to answer. */
@@ -38,6 +40,25 @@ function bearerToken(headers: IncomingHttpHeaders): string | null {
 
 function keyMatches(headers: IncomingHttpHeaders, key: string): boolean {
   return bearerToken(headers) === key || header(headers, 'x-api-key') === key;
+}
+
+/**
+ * An OAuth request to an Anthropic or Gemini route: a bearer token and none of the route's API-key
+ * fields. It passes only with a live access token of the mock's OAuth server (or, on Anthropic routes,
+ * the instance's `requireKey` given as bearer, as before).
+ */
+function oauthBearer(
+  headers: IncomingHttpHeaders,
+  query: URLSearchParams,
+  scheme: 'key' | 'gemini',
+): string | null {
+  const token = bearerToken(headers);
+  if (token === null) return null;
+  const apiKey =
+    scheme === 'key'
+      ? header(headers, 'x-api-key')
+      : (header(headers, 'x-goog-api-key') ?? query.get('key') ?? undefined);
+  return apiKey === undefined ? token : null;
 }
 
 function fail(status: number, shape: WireShape, message: string, headers?: OutgoingHttpHeaders): AuthOutcome {
@@ -71,13 +92,25 @@ export function authenticate(
   const { requireKey } = settings;
   const headers = req.headers;
   switch (scheme) {
-    case 'key':
+    case 'key': {
+      const oauth = shape === 'anthropic' ? oauthBearer(headers, query, 'key') : null;
+      if (oauth !== null) {
+        if (oauth === requireKey || settings.oauth.isValidAccessToken(oauth)) return { ok: true };
+        return fail(401, 'anthropic', 'OAuth token has expired or is invalid.');
+      }
       if (requireKey === undefined || keyMatches(headers, requireKey)) return { ok: true };
       return fail(401, shape, shape === 'anthropic' ? 'invalid x-api-key' : 'Incorrect API key provided.');
+    }
     case 'azure':
       if (requireKey === undefined || header(headers, 'api-key') === requireKey) return { ok: true };
       return fail(401, 'openai', AZURE_DENIED);
     case 'gemini': {
+      const oauth = oauthBearer(headers, query, 'gemini');
+      if (oauth !== null) {
+        return settings.oauth.isValidAccessToken(oauth)
+          ? { ok: true }
+          : fail(401, 'google', GOOGLE_UNAUTHENTICATED);
+      }
       if (requireKey === undefined) return { ok: true };
       const key = header(headers, 'x-goog-api-key') ?? query.get('key') ?? undefined;
       if (key === requireKey) return { ok: true };

@@ -104,5 +104,6 @@ export function sendError(
   const extra: OutgoingHttpHeaders = {};
   if (shape === 'aws') extra['x-amzn-errortype'] = awsErrorType(status);
   if (status === 429) extra['retry-after'] = '1';
+  // Anthropic answers 529 "overloaded_error" when it sheds load.
   sendJson(res, status, errorBody(shape, status, message), { ...extra, ...headers });
 }

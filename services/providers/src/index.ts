@@ -31,3 +31,4 @@ export {
   type UpstreamFormat,
 } from './formats/registry.js';
 export { countTokensEstimate } from './formats/anthropic-messages/index.js';
+export { prefixSystemPrompt } from './formats/system-prompt-prefix.js';

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
 import { GatewayError, defaultBaseUrl, type Channel, type ProviderId } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProviderDeps } from './provider-adapter.js';
@@ -105,9 +106,10 @@ function channelOf(cell: Cell): Channel {
     modelMapping: {},
     priority: 0,
     weight: 1,
-    group: 'default',
+    groups: ['default'],
+    ...defaultChannelRouting(),
     enabled: true,
-    accounts: [{ id: 1, channelId: 1, name: 'a', enabled: true, apiKey: cell.apiKey }],
+    accounts: [{ id: 1, channelId: 1, name: 'a', enabled: true, apiKey: cell.apiKey, ...API_KEY_ACCOUNT }],
   };
 }
 

@@ -1,3 +1,4 @@
+import { defaultChannelRouting } from '@switchyard/core';
 import { PROVIDER_CATALOG, PROVIDER_IDS } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { PROVIDERS, providerFor } from './registry.js';
@@ -21,7 +22,8 @@ describe('provider registry', () => {
         modelMapping: {},
         priority: 0,
         weight: 1,
-        group: 'default',
+        groups: ['default'],
+        ...defaultChannelRouting(),
         enabled: true,
         accounts: [],
       };

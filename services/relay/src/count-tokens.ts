@@ -28,7 +28,7 @@ export async function handleCountTokens(
   // Validates the body the way /v1/messages would (max_tokens is not part of a count request).
   const canonical = CLIENT_CODECS['anthropic-messages'].parseRequest({ max_tokens: 1, ...body }, {});
 
-  const candidates = await ctx.routing.candidates(model, key.group, async () => 0);
+  const candidates = await ctx.routing.candidates(model, key, { accountOffset: async () => 0 });
   for (const c of candidates.slice(0, ctx.options.maxAttempts)) {
     const provider = providerFor(c.channel.provider);
     if (!provider.supports('count_tokens', c.channel, c.upstreamModel)) continue;

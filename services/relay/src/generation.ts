@@ -12,7 +12,9 @@ import {
 import {
   CLIENT_CODECS,
   OpenAIChatStreamTap,
+  countTokensEstimate,
   SseParser,
+  prefixSystemPrompt,
   providerFor,
   readOpenAIUsage,
   upstreamCodecFor,
@@ -35,7 +37,8 @@ import type { RelayContext } from './relay-context.js';
 import { admitModelRequest, forwardedHeaders } from './model-admission.js';
 import { inlineImages } from './image-inliner.js';
 import { writeWithBackpressure } from './response-writer.js';
-import { toUpstreamError, type UpstreamResponse } from './upstream-client.js';
+import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from './upstream-client.js';
+import { BREAKER_OPEN, type FailureKind, type Verdict } from './account-health.js';
 import type { RequestState } from './request-state.js';
 import {
   TIMEOUT,
@@ -82,6 +85,8 @@ class GenerationJob {
   /** Serialised passthrough body and the model it was serialised for. */
   payload = '';
   payloadModel: string | null = null;
+  /** The current attempt's timeouts (its channel's, bounded by the request deadline). */
+  timeouts: UpstreamTimeouts;
 
   constructor(
     readonly ctx: RelayContext,
@@ -94,6 +99,7 @@ class GenerationJob {
     readonly clientHeaders: Record<string, string>,
   ) {
     this.codec = CLIENT_CODECS[ep.format];
+    this.timeouts = ctx.options.timeouts;
   }
 
   /** The request in canonical form, parsed on first use (a passthrough never needs it). */
@@ -155,29 +161,32 @@ export async function handleGeneration(
   }
   const job = new GenerationJob(ctx, res, state, ep, body, stream, includeUsage, forwardedHeaders(req));
 
-  const routed = await ctx.routing.candidates(model, key.group, (channel) =>
-    ctx.coordination.nextCounter(`rr:channel:${channel.id}`),
-  );
+  const routed = await ctx.routing.candidates(model, key, {
+    accountOffset: (channel) => ctx.coordination.nextCounter(`rr:channel:${channel.id}`),
+    sessionKey: sessionKeyOf(req, body),
+  });
   const op = ep.operation;
-  const candidates =
+  const served =
     op === 'chat'
       ? routed
       : routed.filter((c) => providerFor(c.channel.provider).supports(op, c.channel, c.upstreamModel));
-  if (candidates.length === 0 && routed.length > 0) {
+  if (served.length === 0 && routed.length > 0) {
     throw new InvalidRequestError(
       `No channel serving '${model}' supports ${op === 'embeddings' ? 'embeddings' : 'the legacy completions API'}.`,
       { code: 'operation_not_supported', param: 'model' },
     );
   }
-  const attempts = Math.min(candidates.length, ctx.options.maxAttempts);
+  const { usable, retryAt } = await ctx.health.usable(served);
+  const deadline = state.started + ctx.options.deadlineMs;
+  let attempts = 0;
   let lastError: UpstreamError | null = null;
   let refused: GatewayError | null = null;
-  for (let i = 0; i < attempts; i++) {
-    const c = candidates[i]!;
-    state.channelId = c.channel.id;
-    state.accountId = c.account.id;
-    state.upstreamModel = c.upstreamModel;
-    if (i > 0) state.attempts = i + 1;
+  for (const c of usable) {
+    if (attempts >= ctx.options.maxAttempts) break;
+    if (performance.now() >= deadline) {
+      lastError ??= new UpstreamTimeoutError('The request deadline passed before any upstream answered.');
+      break;
+    }
     const provider = providerFor(c.channel.provider);
     const upFormat = op === 'chat' ? provider.chatFormat(c.channel, c.upstreamModel) : 'openai-chat';
     // Gemini's JSON-array stream (no alt=sse) cannot be relayed from the SSE stream providers send.
@@ -186,14 +195,27 @@ export async function handleGeneration(
       (upFormat === ep.format &&
         provider.passthrough(upFormat) &&
         (ep.sse || !stream || ep.format !== 'gemini'));
-    ctx.metrics.formatAttempts.inc({
-      client_format: ep.format,
-      upstream_format: upFormat,
-      mode: passthrough ? 'passthrough' : 'converted',
-    });
-    const outcome = passthrough
-      ? await passthroughAttempt(job, c, provider, upFormat)
-      : await convertedAttempt(job, c, provider, upFormat);
+    const outcome = await ctx.health.run(
+      c,
+      () => {
+        attempts++;
+        state.channelId = c.channel.id;
+        state.accountId = c.account.id;
+        state.upstreamModel = c.upstreamModel;
+        state.attempts = attempts;
+        ctx.metrics.formatAttempts.inc({
+          client_format: ep.format,
+          upstream_format: upFormat,
+          mode: passthrough ? 'passthrough' : 'converted',
+        });
+        job.timeouts = attemptTimeouts(ctx, c, deadline);
+        return passthrough
+          ? passthroughAttempt(job, c, provider, upFormat)
+          : convertedAttempt(job, c, provider, upFormat);
+      },
+      (o) => judge(o, state),
+    );
+    if (outcome === BREAKER_OPEN) continue;
     if (outcome === null) return;
     if (!(outcome instanceof UpstreamError)) {
       // This target cannot express the request; another channel's format may.
@@ -207,14 +229,88 @@ export async function handleGeneration(
         request_id: state.requestId,
         channel_id: c.channel.id,
         account_id: c.account.id,
-        attempt: i + 1,
+        attempt: attempts,
         code: outcome.code,
         upstream_status: outcome.upstreamStatus,
       },
       'upstream attempt failed; trying the next candidate',
     );
   }
-  throw refused ?? exhausted(lastError, model);
+  if (refused !== null) throw refused;
+  if (lastError === null && served.length > 0) {
+    throw new NoHealthyUpstreamError(model, retryAt === null ? 1000 : Math.max(1000, retryAt - Date.now()));
+  }
+  throw exhausted(lastError, model);
+}
+
+/**
+ * The session a request belongs to, for sticky routing: an explicit header (`x-session-id`,
+ * `session_id` as Codex sends it), OpenAI's `prompt_cache_key` or `user`, or Anthropic's
+ * `metadata.user_id` (Claude Code puts its session there). Null when the request names none.
+ */
+function sessionKeyOf(req: IncomingMessage, body: Record<string, unknown>): string | null {
+  const header = headerValue(req.headers['x-session-id']) ?? headerValue(req.headers['session_id']);
+  if (header !== undefined && header !== '') return header;
+  for (const v of [
+    body.prompt_cache_key,
+    (body.metadata as { user_id?: unknown } | undefined)?.user_id,
+    body.user,
+  ]) {
+    if (typeof v === 'string' && v !== '') return v;
+  }
+  return null;
+}
+
+/** The candidate's channel timeouts (or the relay's defaults), the first byte bounded by the deadline. */
+function attemptTimeouts(ctx: RelayContext, c: Candidate, deadline: number): UpstreamTimeouts {
+  const d = ctx.options.timeouts;
+  const t = c.channel.timeouts;
+  const left = Math.max(1, Math.floor(deadline - performance.now()));
+  return {
+    connectMs: Math.min(t.connectMs ?? d.connectMs, left),
+    firstByteMs: Math.min(t.firstByteMs ?? d.firstByteMs, left),
+    idleMs: t.idleMs ?? d.idleMs,
+  };
+}
+
+/** What an attempt's outcome says about its account. */
+function judge(outcome: UpstreamError | GatewayError | null, state: RequestState): Verdict {
+  if (outcome === null) {
+    if (state.status === 'aborted') return { kind: 'neutral' };
+    if (state.error === 'upstream_stream_cut' || state.error === 'upstream_timeout') {
+      return {
+        kind: 'failure',
+        failure: state.error === 'upstream_timeout' ? 'timeout' : 'server_error',
+        waitMs: null,
+        upstreamStatus: null,
+        message: 'The upstream stream broke off after it started.',
+      };
+    }
+    return state.error?.startsWith('upstream_http_4') === true ? { kind: 'neutral' } : { kind: 'success' };
+  }
+  if (!(outcome instanceof UpstreamError)) return { kind: 'neutral' };
+  const status = outcome.upstreamStatus;
+  const failure: FailureKind =
+    status === 429
+      ? 'rate_limited'
+      : status === 503 || status === 529
+        ? 'overloaded'
+        : status === 401 || status === 403
+          ? 'auth'
+          : outcome instanceof UpstreamTimeoutError
+            ? 'timeout'
+            : outcome.code === 'upstream_unreachable' || outcome.code === 'upstream_address_refused'
+              ? 'unreachable'
+              : status !== null && status >= 500
+                ? 'server_error'
+                : 'bad_response';
+  return {
+    kind: 'failure',
+    failure,
+    waitMs: outcome.cooldownMs,
+    upstreamStatus: status,
+    message: status === null ? `${outcome.code}: ${outcome.message}` : `HTTP ${status}: ${outcome.message}`,
+  };
 }
 
 /** The route's own checks of the body's shape, before the model is checked against the key. */
@@ -426,6 +522,13 @@ async function prepareAndSend(
   format: WireFormat,
   body: Record<string, unknown>,
 ): Promise<UsableResponse | GatewayError | null> {
+  const prefix = c.account.systemPromptPrefix;
+  let upBody = body;
+  if (prefix !== null && job.ep.operation === 'chat') {
+    // A copy: the body is shared by every attempt, and only this account's profile wants the prefix.
+    upBody = structuredClone(body);
+    prefixSystemPrompt(format, upBody, prefix);
+  }
   let prepared;
   try {
     prepared = await provider.prepare(
@@ -436,7 +539,7 @@ async function prepareAndSend(
         format,
         model: c.upstreamModel,
         stream: job.stream,
-        body,
+        body: upBody,
         clientHeaders: job.clientHeaders,
       },
       job.deps(),
@@ -444,7 +547,24 @@ async function prepareAndSend(
   } catch (err) {
     return asAttemptError(err);
   }
-  return sendAttempt(job.ctx, c, prepared, job.state);
+  addProfileHeaders(prepared.headers, c.account.extraHeaders);
+  return sendAttempt(job.ctx, c, prepared, job.state, job.timeouts);
+}
+
+/**
+ * An OAuth profile's headers on a prepared request. `anthropic-beta` is a comma list: the profile's
+ * flags join the client's instead of replacing them.
+ */
+function addProfileHeaders(headers: Record<string, string>, extra: Record<string, string>): void {
+  for (const [name, value] of Object.entries(extra)) {
+    const current = headers[name];
+    if (current === undefined || current === '') headers[name] = value;
+    else if (name === 'anthropic-beta') {
+      const flags = new Set(current.split(',').map((f) => f.trim()));
+      for (const f of value.split(',')) flags.add(f.trim());
+      headers[name] = [...flags].join(',');
+    }
+  }
 }
 
 /** Errors from preparing a request (a failed token exchange) count as a failed attempt when retryable. */
@@ -476,7 +596,7 @@ async function firstChunk(
   it: AsyncIterator<Buffer>,
   t0: number,
 ): Promise<IteratorResult<Buffer> | UpstreamError | null> {
-  const firstByteLeft = Math.max(1, job.ctx.options.timeouts.firstByteMs - (performance.now() - t0));
+  const firstByteLeft = Math.max(1, job.timeouts.firstByteMs - (performance.now() - t0));
   try {
     return await withTimeout(it.next(), firstByteLeft);
   } catch (err) {
@@ -543,6 +663,8 @@ interface StreamRelay {
   error(e: UpstreamError): string;
   /** The code of an upstream error event already relayed to the client as it was, or null. */
   relayedError(): string | null;
+  /** Characters of answer text (text, thinking, tool arguments) relayed so far. */
+  deliveredChars(): number;
 }
 
 /** OpenAI Chat passthrough: upstream bytes as they are, watched for usage. */
@@ -554,6 +676,7 @@ function openAIPassthrough(job: GenerationJob): StreamRelay {
     complete: () => tap.sawDone,
     error: (e) => job.codec.createStreamEncoder(job.renderContext()).error(e),
     relayedError: () => null,
+    deliveredChars: () => tap.contentChars,
   };
 }
 
@@ -561,6 +684,7 @@ function openAIPassthrough(job: GenerationJob): StreamRelay {
 function rawPassthrough(job: GenerationJob, decoder: StreamDecoder): StreamRelay {
   const parser = new SseParser();
   let upstreamError: string | null = null;
+  let chars = 0;
   return {
     step(chunk) {
       if (chunk === null) {
@@ -572,7 +696,7 @@ function rawPassthrough(job: GenerationJob, decoder: StreamDecoder): StreamRelay
         text += `${ev.raw}\n\n`;
         if (ev.data === null) continue;
         try {
-          decoder.push({ event: ev.event, data: ev.data });
+          for (const e of decoder.push({ event: ev.event, data: ev.data })) chars += answerChars(e);
         } catch (err) {
           // The upstream's own error event reaches the client as it is; it is only noted here.
           upstreamError = err instanceof GatewayError ? err.code : 'upstream_stream_error';
@@ -584,19 +708,27 @@ function rawPassthrough(job: GenerationJob, decoder: StreamDecoder): StreamRelay
     complete: () => decoder.complete,
     error: (e) => job.codec.createStreamEncoder(job.renderContext()).error(e),
     relayedError: () => upstreamError,
+    deliveredChars: () => chars,
   };
 }
 
 /** A converted stream: upstream frames → canonical events → the client's events, one chunk at a time. */
 function conversion(unframer: Unframer, decoder: StreamDecoder, encoder: StreamEncoder): StreamRelay {
+  let chars = 0;
   return {
     step(chunk) {
       let text = '';
       const frames = chunk === null ? unframer.end() : unframer.push(chunk);
-      for (const frame of frames) for (const ev of decoder.push(frame)) text += encoder.push(ev);
+      for (const frame of frames) {
+        for (const ev of decoder.push(frame)) {
+          chars += answerChars(ev);
+          text += encoder.push(ev);
+        }
+      }
       if (chunk === null) for (const ev of decoder.end()) text += encoder.push(ev);
       return text;
     },
+    deliveredChars: () => chars,
     usage: () => tokenUsageOrNull(decoder.usage),
     complete: () => decoder.complete,
     error: (e) => encoder.error(e),
@@ -645,7 +777,7 @@ async function pumpStream(
           })
         : toUpstreamError(err);
     }
-    return endWithError(job, streamCut(err), relay.error);
+    return endWithError(job, streamCut(err), relay);
   }
   recordUsage(state, relay.usage());
   if (state.clientGone.signal.aborted) return markAborted(state);
@@ -660,18 +792,55 @@ async function pumpStream(
       retryable: false,
       code: 'upstream_stream_cut',
     });
-    return endWithError(job, cut, relay.error);
+    return endWithError(job, cut, relay);
   }
   res.end();
   return null;
 }
 
-/** Ends a stream that already started with an error event in the client's format. */
-function endWithError(job: GenerationJob, e: UpstreamError, render: (e: UpstreamError) => string): null {
-  job.state.status = 'error';
-  job.state.error = e.code;
-  if (!job.res.destroyed) job.res.end(render(e));
+/**
+ * Ends a stream that already started with an error event in the client's format. What was delivered
+ * is billed: when the upstream reported no output tokens before the cut, they are estimated from the
+ * answer text relayed (and the prompt from the request) — see CONVERSION.md, "cut streams".
+ */
+function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamRelay): null {
+  const { state } = job;
+  state.status = 'error';
+  state.error = e.code;
+  if (state.usage === null || state.usage.completionTokens === 0) {
+    const completion = Math.ceil(relay.deliveredChars() / CHARS_PER_TOKEN);
+    const prompt = state.usage?.promptTokens || promptEstimate(job);
+    state.usage = {
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: prompt + completion,
+      cachedTokens: state.usage?.cachedTokens ?? 0,
+      reasoningTokens: 0,
+    };
+  }
+  if (!job.res.destroyed) job.res.end(relay.error(e));
   return null;
+}
+
+/** Why 4: the usual characters-per-token of English text in BPE tokenizers (the local estimate's ratio). */
+const CHARS_PER_TOKEN = 4;
+
+function promptEstimate(job: GenerationJob): number {
+  try {
+    return countTokensEstimate(job.canonical());
+  } catch {
+    // A passthrough body the canonical model cannot read: its JSON size is the best estimate left.
+    return Math.ceil(JSON.stringify(job.body).length / CHARS_PER_TOKEN);
+  }
+}
+
+/** Characters of generated answer an event carries. */
+function answerChars(ev: Parameters<StreamEncoder['push']>[0]): number {
+  return ev.type === 'text_delta' || ev.type === 'thinking_delta'
+    ? ev.text.length
+    : ev.type === 'tool_args_delta'
+      ? ev.json.length
+      : 0;
 }
 
 /** A whole answer as the canonical stream events that would have produced it. */

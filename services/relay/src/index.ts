@@ -3,3 +3,5 @@ export type { RelaySettings } from './relay-context.js';
 export type { UpstreamTimeouts } from './upstream-client.js';
 export { RoutingTable, type Candidate } from './routing-table.js';
 export { KeyAuthenticator } from './key-authenticator.js';
+export { AccountHealth, accountKey, type HealthReport } from './account-health.js';
+export type { DispatcherFactory } from './upstream-client.js';

@@ -45,7 +45,7 @@ export async function admitModelRequest(
   if (key.models !== null && !matchesAnyModel(key.models, model)) {
     throw new PermissionDeniedError(`This API key may not use the model '${model}'.`, 'model_not_allowed');
   }
-  if (!ctx.routing.serves(model, key.group)) throw new ModelNotFoundError(model);
+  if (!ctx.routing.serves(model, key)) throw new ModelNotFoundError(model);
   state.modelLabel = model;
   return { key, body, model };
 }

@@ -1,5 +1,6 @@
 import type { CoordinationStore } from '@switchyard/core';
 import type { Logger } from 'pino';
+import type { AccountHealth } from './account-health.js';
 import type { ImageFetcher } from './image-fetcher.js';
 import type { KeyAuthenticator } from './key-authenticator.js';
 import type { RelayMetrics } from './relay-metrics.js';
@@ -10,8 +11,10 @@ import type { UpstreamClient, UpstreamTimeouts } from './upstream-client.js';
 export interface RelaySettings {
   /** Largest accepted request body; base64 images make chat bodies large. */
   bodyLimitBytes: number;
-  /** Most upstream attempts for one request (the first try included). */
+  /** Most upstream attempts for one request (the first try included): the retry budget. */
   maxAttempts: number;
+  /** Longest a request may spend on attempts before its first byte reaches the client. */
+  deadlineMs: number;
   timeouts: UpstreamTimeouts;
   /** Image URLs an upstream format needs inline: limits, and address classes admitted besides public ones. */
   images?: { maxBytes: number; timeoutMs: number; allow: ReadonlyArray<'loopback' | 'private'> };
@@ -23,6 +26,7 @@ export interface RelayContext {
   auth: KeyAuthenticator;
   routing: RoutingTable;
   coordination: CoordinationStore;
+  health: AccountHealth;
   upstream: UpstreamClient;
   images: ImageFetcher;
   metrics: RelayMetrics;

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
  * The relay's Prometheus metrics. Label values are bounded: `model` is a model some channel serves
@@ -11,6 +11,11 @@ export class RelayMetrics {
   readonly upstreamAttempts: Counter<'channel' | 'outcome'>;
   readonly timeToFirstToken: Histogram<'model' | 'channel'>;
   readonly formatAttempts: Counter<'client_format' | 'upstream_format' | 'mode'>;
+  readonly breakerState: Gauge<'channel' | 'account'>;
+  readonly cooldowns: Counter<'channel' | 'account' | 'reason'>;
+  readonly failovers: Counter<'channel' | 'reason'>;
+  readonly accountsDisabled: Counter<'channel' | 'account'>;
+  readonly candidatesSkipped: Counter<'reason'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -52,6 +57,37 @@ export class RelayMetrics {
       name: 'switchyard_format_attempts_total',
       help: 'Upstream attempts of the client API routes by client wire format, upstream wire format and mode (passthrough or converted).',
       labelNames: ['client_format', 'upstream_format', 'mode'],
+      registers,
+    });
+    // Channel and account ids are configured entities: bounded by the admin's configuration.
+    this.breakerState = new Gauge({
+      name: 'switchyard_breaker_state',
+      help: 'Circuit-breaker state of each channel-account on this relay: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['channel', 'account'],
+      registers,
+    });
+    this.cooldowns = new Counter({
+      name: 'switchyard_account_cooldowns_total',
+      help: 'Cooldowns this relay set on channel-accounts, by reason (rate_limited, overloaded, server_error, timeout, unreachable, auth).',
+      labelNames: ['channel', 'account', 'reason'],
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'switchyard_failovers_total',
+      help: 'Requests moved to another candidate after a failed attempt, by the failed channel and reason.',
+      labelNames: ['channel', 'reason'],
+      registers,
+    });
+    this.accountsDisabled = new Counter({
+      name: 'switchyard_account_auth_failures_total',
+      help: 'Upstream authentication failures (401/403) that this relay reported to the control plane.',
+      labelNames: ['channel', 'account'],
+      registers,
+    });
+    this.candidatesSkipped = new Counter({
+      name: 'switchyard_candidates_skipped_total',
+      help: 'Candidates left out of a request because they were cooling down, their breaker was open or they were locally disabled.',
+      labelNames: ['reason'],
       registers,
     });
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
@@ -6,10 +7,12 @@ import type { Logger } from 'pino';
 import {
   GatewayError,
   NotFoundError,
+  type AccountStatusReporter,
   type ConfigSource,
   type CoordinationStore,
   type UsageBus,
 } from '@switchyard/core';
+import { AccountHealth } from './account-health.js';
 import { CLIENT_CODECS, type ClientFormat } from '@switchyard/providers';
 import { handleCountTokens, handleGeminiCountTokens } from './count-tokens.js';
 import { handleGeneration, type GenerationEndpoint } from './generation.js';
@@ -21,7 +24,7 @@ import type { RelayContext, RelaySettings } from './relay-context.js';
 import type { RequestState } from './request-state.js';
 import { sendJson } from './response-writer.js';
 import { RoutingTable } from './routing-table.js';
-import { UpstreamClient } from './upstream-client.js';
+import { UpstreamClient, type DispatcherFactory } from './upstream-client.js';
 
 export interface RelayOptions {
   configSource: ConfigSource;
@@ -32,6 +35,12 @@ export interface RelayOptions {
   settings: RelaySettings;
   /** Fetches image URLs that an upstream format needs inline; defaults to the SSRF-guarded fetcher. */
   imageFetcher?: ImageFetcher;
+  /** Where auth failures (401/403) of accounts are reported; null: they only cool the account down. */
+  accountReporter?: AccountStatusReporter | null;
+  /** This relay's id in health reports (default: host name and process id). */
+  relayId?: string;
+  /** The outbound dispatchers (proxies, connect-time SSRF guard); default: direct connections only. */
+  dispatcherFor?: DispatcherFactory;
 }
 
 type Handler = (
@@ -107,9 +116,18 @@ export class Relay {
   constructor(opts: RelayOptions) {
     const auth = new KeyAuthenticator();
     const routing = new RoutingTable();
+    const metrics = new RelayMetrics(opts.registry);
+    const health = new AccountHealth({
+      coordination: opts.coordination,
+      reporter: opts.accountReporter ?? null,
+      relayId: opts.relayId ?? `${hostname()}:${process.pid}`,
+      metrics,
+      logger: opts.logger,
+    });
     const apply = (s: ReturnType<ConfigSource['current']>): void => {
       auth.update(s);
       routing.update(s);
+      health.update(s);
     };
     apply(opts.configSource.current());
     this.#unsubscribe = opts.configSource.subscribe(apply);
@@ -119,9 +137,12 @@ export class Relay {
       auth,
       routing,
       coordination: opts.coordination,
-      upstream: new UpstreamClient(opts.settings.timeouts),
+      health,
+      upstream: new UpstreamClient(opts.settings.timeouts, {
+        ...(opts.dispatcherFor !== undefined && { dispatcherFor: opts.dispatcherFor }),
+      }),
       images: opts.imageFetcher ?? imageFetcherFor(opts.settings),
-      metrics: new RelayMetrics(opts.registry),
+      metrics,
       logger: opts.logger,
     };
   }
@@ -227,8 +248,15 @@ export class Relay {
     await this.#bus.drained();
   }
 
+  /** This relay's view of every channel-account's health (breakers, local blocks). */
+  get health(): AccountHealth {
+    return this.#ctx.health;
+  }
+
   async close(): Promise<void> {
     this.#unsubscribe();
+    await this.#ctx.health.flush();
+    this.#ctx.health.close();
     await this.#ctx.upstream.close();
   }
 

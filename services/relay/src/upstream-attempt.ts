@@ -4,7 +4,8 @@ import type { PreparedRequest, ProviderDeps } from '@switchyard/providers';
 import type { Candidate } from './routing-table.js';
 import type { RelayContext } from './relay-context.js';
 import type { RequestState } from './request-state.js';
-import { toUpstreamError, type UpstreamResponse } from './upstream-client.js';
+import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from './upstream-client.js';
+import { providerWaitMs } from './cooldown-policy.js';
 
 /** A response worth reading: 2xx, or a 4xx that is the upstream's verdict on the request itself. */
 export interface UsableResponse {
@@ -22,12 +23,16 @@ export async function sendAttempt(
   c: Candidate,
   prepared: PreparedRequest,
   state: RequestState,
+  timeouts: UpstreamTimeouts = ctx.options.timeouts,
 ): Promise<UsableResponse | UpstreamError | null> {
   const channelLabel = String(c.channel.id);
   const t0 = performance.now();
   let up: UpstreamResponse;
   try {
-    up = await ctx.upstream.dispatch(prepared, state.clientGone.signal);
+    up = await ctx.upstream.dispatch(prepared, state.clientGone.signal, {
+      proxyUrl: c.account.proxyUrl,
+      timeouts,
+    });
   } catch (err) {
     if (state.clientGone.signal.aborted) return markAborted(state);
     const e = toUpstreamError(err);
@@ -49,7 +54,7 @@ export async function sendAttempt(
     return new UpstreamError(`The upstream answered HTTP ${status}.`, {
       retryable: true,
       upstreamStatus: status,
-      cooldownMs: retryAfterMs(up.headers['retry-after']),
+      cooldownMs: providerWaitMs(up.headers, detail),
       status: unavailable ? 503 : 502,
       code:
         status === 429 ? 'upstream_rate_limited' : unavailable ? 'upstream_unavailable' : 'upstream_error',

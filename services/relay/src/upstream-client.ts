@@ -12,6 +12,19 @@ export interface UpstreamTimeouts {
   idleMs: number;
 }
 
+/** Where and how one upstream request goes: the account's proxy and its channel's timeouts. */
+export interface SendOptions {
+  /** Outbound proxy URL, or null for a direct connection. */
+  proxyUrl: string | null;
+  timeouts: UpstreamTimeouts;
+}
+
+/**
+ * Picks the undici dispatcher for a target (the composition root passes the adapters' guarded,
+ * proxy-aware factory; without one, a plain Agent per connect timeout, direct only).
+ */
+export type DispatcherFactory = (target: { proxyUrl: string | null; connectTimeoutMs: number }) => Dispatcher;
+
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -25,9 +38,14 @@ export interface UpstreamResponse {
 export class UpstreamClient {
   readonly #agent: Agent;
   readonly #timeouts: UpstreamTimeouts;
+  readonly #dispatcherFor: DispatcherFactory | null;
 
-  constructor(timeouts: UpstreamTimeouts, opts: { connectionsPerOrigin?: number } = {}) {
+  constructor(
+    timeouts: UpstreamTimeouts,
+    opts: { connectionsPerOrigin?: number; dispatcherFor?: DispatcherFactory } = {},
+  ) {
     this.#timeouts = timeouts;
+    this.#dispatcherFor = opts.dispatcherFor ?? null;
     this.#agent = new Agent({
       // Why 256: enough sockets per origin for a busy relay; undici queues beyond it instead of failing.
       connections: opts.connectionsPerOrigin ?? 256,
@@ -71,16 +89,27 @@ export class UpstreamClient {
     }
   }
 
-  /** Sends a provider-prepared request (method, signed body and headers as the provider built them). */
-  async dispatch(prepared: PreparedRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+  /**
+   * Sends a provider-prepared request (method, signed body and headers as the provider built them),
+   * through the account's proxy and with its channel's timeouts when `opts` gives them.
+   */
+  async dispatch(
+    prepared: PreparedRequest,
+    signal: AbortSignal,
+    opts?: SendOptions,
+  ): Promise<UpstreamResponse> {
     try {
-      const res = await this.#agent.request({
+      const res = await this.#dispatcher(opts).request({
         origin: prepared.origin,
         path: prepared.path,
         method: prepared.method,
         headers: prepared.headers,
         body: prepared.method === 'GET' ? undefined : prepared.body,
         signal,
+        ...(opts !== undefined && {
+          headersTimeout: opts.timeouts.firstByteMs,
+          bodyTimeout: opts.timeouts.idleMs,
+        }),
       });
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
@@ -104,6 +133,20 @@ export class UpstreamClient {
       signal,
     });
     return { status: res.statusCode, text: await res.body.text() };
+  }
+
+  #dispatcher(opts: SendOptions | undefined): Dispatcher {
+    if (opts === undefined) return this.#agent;
+    if (this.#dispatcherFor !== null) {
+      return this.#dispatcherFor({ proxyUrl: opts.proxyUrl, connectTimeoutMs: opts.timeouts.connectMs });
+    }
+    if (opts.proxyUrl !== null) {
+      throw new UpstreamError('This relay has no outbound proxy support configured.', {
+        retryable: true,
+        code: 'upstream_proxy_unavailable',
+      });
+    }
+    return this.#agent;
   }
 
   get timeouts(): UpstreamTimeouts {

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { SecretBox, type DB } from '@switchyard/core';
-import { InProcessUsageBus, MemoryCoordinationStore } from '@switchyard/adapters';
+import { InProcessUsageBus, MemoryCoordinationStore, OutboundDispatchers } from '@switchyard/adapters';
 import { Relay } from '@switchyard/relay';
 import { ControlPlane } from '@switchyard/control-plane';
 import { Accounting } from '@switchyard/accounting';
@@ -91,22 +91,37 @@ export async function startAllInOne(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const bus = new InProcessUsageBus();
+  // One process: the relay's cooldowns and health reports are the admin API's too.
+  const coordination = new MemoryCoordinationStore();
+  // The all-in-one runs next to local models (Ollama, vLLM on localhost): loopback is allowed by default.
+  const upstreamPolicy = { allow: config.upstreamAllow ?? (['loopback'] as Array<'loopback' | 'private'>) };
+  const dispatchers = new OutboundDispatchers({ policy: upstreamPolicy });
   const controlPlane = new ControlPlane({
     db,
     secretBox: new SecretBox(secretKey),
     adminTokenHash: admin.hash,
     logger: logger.child({ role: 'control-plane' }),
+    coordination,
+    upstreamPolicy,
+    accountProbeIntervalMs: config.accountProbeIntervalMs,
+    oauthRefreshIntervalMs: config.oauthRefreshIntervalMs,
+    // Channel tests and probes connect the way the relay does: guarded, through the account's proxy.
+    dispatcherFor: (proxyUrl) =>
+      dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: config.relay.timeouts.connectMs }),
   });
   await controlPlane.start();
   const accounting = new Accounting({ db, bus, logger: logger.child({ role: 'accounting' }), registry });
   accounting.start();
   const relay = new Relay({
     configSource: controlPlane.configSource,
-    coordination: new MemoryCoordinationStore(),
+    coordination,
     usageBus: bus,
     logger: logger.child({ role: 'relay' }),
     registry,
     settings: config.relay,
+    accountReporter: controlPlane.accountStatus,
+    dispatcherFor: (target) => dispatchers.dispatcherFor(target),
+    ...(config.relayId !== null && { relayId: config.relayId }),
   });
 
   let closing = false;
@@ -152,6 +167,7 @@ export async function startAllInOne(
         closing = true;
         await closeHttp(server, () => relay.idle());
         await relay.close();
+        await dispatchers.close();
         await accounting.close();
         await bus.close();
         await controlPlane.close();

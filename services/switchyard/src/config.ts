@@ -60,6 +60,38 @@ export const CONFIG_SCHEMA = z.object({
   SWITCHYARD_UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000)
     .default(300_000)
     .describe('Longest silence allowed between two chunks of an upstream body.'),
+  SWITCHYARD_REQUEST_DEADLINE_MS: int(1, 3_600_000)
+    .default(300_000)
+    .describe(
+      "Longest a request may spend on upstream attempts (failovers included) before its first byte reaches the client; each attempt's connect and first-byte timeouts are cut to what is left.",
+    ),
+  SWITCHYARD_UPSTREAM_ALLOW: z
+    .string()
+    .regex(
+      /^((loopback|private)(,(loopback|private))*|none)$/,
+      'must be `none` or a comma list of: loopback, private',
+    )
+    .optional()
+    .describe(
+      'Address classes admin-set upstream URLs (channel base URLs, OAuth endpoints, proxies) may point at besides public ones, checked when saved and again when connecting: `loopback`, `private`, or `none`. Default: `loopback` for the all-in-one (local models such as Ollama work), `none` for the distributed roles. Cloud metadata and link-local addresses are always refused.',
+    ),
+  SWITCHYARD_RELAY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 letters, digits or ._:-')
+    .optional()
+    .describe(
+      "This relay's name in health reports (admin API). Default: host name and process id (a pod name under Kubernetes).",
+    ),
+  SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS: int(0, 86_400_000)
+    .default(300_000)
+    .describe(
+      'How often the control plane tests accounts that were disabled automatically (upstream 401/403) and re-enables those that answer again; 0 turns the probe off.',
+    ),
+  SWITCHYARD_OAUTH_REFRESH_INTERVAL_MS: int(1000, 3_600_000)
+    .default(30_000)
+    .describe(
+      'How often the control plane looks for OAuth access tokens about to expire and refreshes them.',
+    ),
   SWITCHYARD_IMAGE_FETCH_MAX_BYTES: int(1024, 100 * 1024 * 1024)
     .default(20 * 1024 * 1024)
     .describe(
@@ -154,6 +186,7 @@ export interface SwitchyardConfig {
   relay: {
     bodyLimitBytes: number;
     maxAttempts: number;
+    deadlineMs: number;
     timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
     images: { maxBytes: number; timeoutMs: number; allow: Array<'loopback' | 'private'> };
   };
@@ -172,6 +205,11 @@ export interface SwitchyardConfig {
   };
   /** Whether SWITCHYARD_DATABASE_URL was set explicitly (distributed roles refuse the default). */
   databaseExplicit: boolean;
+  /** SWITCHYARD_UPSTREAM_ALLOW as given, or null: each role applies its own default. */
+  upstreamAllow: Array<'loopback' | 'private'> | null;
+  relayId: string | null;
+  accountProbeIntervalMs: number;
+  oauthRefreshIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -204,6 +242,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
     relay: {
       bodyLimitBytes: c.SWITCHYARD_BODY_LIMIT_BYTES,
       maxAttempts: c.SWITCHYARD_MAX_ATTEMPTS,
+      deadlineMs: c.SWITCHYARD_REQUEST_DEADLINE_MS,
       timeouts: {
         connectMs: c.SWITCHYARD_UPSTREAM_CONNECT_TIMEOUT_MS,
         firstByteMs: c.SWITCHYARD_UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
@@ -232,6 +271,15 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
       },
     },
     databaseExplicit: c.SWITCHYARD_DATABASE_URL !== undefined,
+    upstreamAllow:
+      c.SWITCHYARD_UPSTREAM_ALLOW === undefined
+        ? null
+        : c.SWITCHYARD_UPSTREAM_ALLOW === 'none'
+          ? []
+          : (c.SWITCHYARD_UPSTREAM_ALLOW.split(',') as Array<'loopback' | 'private'>),
+    relayId: c.SWITCHYARD_RELAY_ID ?? null,
+    accountProbeIntervalMs: c.SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS,
+    oauthRefreshIntervalMs: c.SWITCHYARD_OAUTH_REFRESH_INTERVAL_MS,
   });
 }
 

@@ -16,8 +16,9 @@ afterAll(async () => {
   await m?.stop();
 });
 
-afterEach(() => {
+afterEach(async () => {
   m.mock.setFaults(null);
+  await m.resetHealth();
 });
 
 type ClientShape = 'openai-chat' | 'openai-responses' | 'anthropic' | 'gemini';

@@ -50,6 +50,8 @@ function env(extra: Record<string, string>): Record<string, string> {
     SWITCHYARD_NATS_STREAM: `SY_TEST_${run}`,
     SWITCHYARD_REDIS_URL: REDIS_URL,
     SWITCHYARD_REDIS_PREFIX: `switchyard-test:${run}:`,
+    // The mock upstream listens on loopback, which distributed roles refuse by default.
+    SWITCHYARD_UPSTREAM_ALLOW: 'loopback',
     ...extra,
   };
 }

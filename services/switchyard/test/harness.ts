@@ -90,3 +90,20 @@ export interface UsageRow {
   error: string | null;
   created_at: string;
 }
+
+/**
+ * Channel settings for suites that test something other than failover: a breaker that never opens, so
+ * one test's failures cannot take a channel away from the next (pair with `resetAccountHealth`).
+ */
+export const NO_BREAKER = { breaker: { volume_threshold: 10_000 } } as const;
+
+/**
+ * Re-enables every account of every channel, which also clears its cooldown: test isolation for
+ * suites whose tests share channels, so one test's upstream failures do not bench them for the next.
+ */
+export async function resetAccountHealth(t: Pick<TestGateway, 'admin'>): Promise<void> {
+  const channels = await t.admin<{ data: Array<{ accounts: Array<{ id: number }> }> }>('GET', '/channels');
+  await Promise.all(
+    channels.body.data.flatMap((c) => c.accounts.map((a) => t.admin('POST', `/accounts/${a.id}/enable`))),
+  );
+}

@@ -1,6 +1,12 @@
 import { expect } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
-import { startTestGateway, type KeyView, type TestGateway } from './harness.js';
+import {
+  NO_BREAKER,
+  resetAccountHealth,
+  startTestGateway,
+  type KeyView,
+  type TestGateway,
+} from './harness.js';
 
 /** AWS credentials the mock's SigV4 verifier accepts (the documentation's example pair). */
 export const AWS_KEYS = {
@@ -32,6 +38,8 @@ export interface ProviderMatrix {
   key: KeyView;
   /** The gateway's base URL. */
   url: string;
+  /** Clears every account's cooldown (test isolation after injected upstream failures). */
+  resetHealth(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,7 +112,7 @@ export async function startProviderMatrix(env: Record<string, string> = {}): Pro
     },
   ];
   for (const ch of channels) {
-    const r = await t.admin('POST', '/channels', ch);
+    const r = await t.admin('POST', '/channels', { ...ch, ...NO_BREAKER });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
   }
   const k = await t.admin<KeyView>('POST', '/keys', { name: 'matrix' });
@@ -114,6 +122,7 @@ export async function startProviderMatrix(env: Record<string, string> = {}): Pro
     mock,
     key: k.body,
     url: t.gw.url,
+    resetHealth: () => resetAccountHealth(t),
     async stop() {
       await t.stop();
       await mock.close();

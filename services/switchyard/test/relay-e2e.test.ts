@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectedCompletion, type MockUpstream } from '@switchyard/mock-upstream';
 import type { OpenAIErrorBody } from '@switchyard/providers';
 import {
+  NO_BREAKER,
+  resetAccountHealth,
   startMocks,
   startTestGateway,
   type ChannelView,
@@ -55,6 +57,7 @@ beforeAll(async () => {
       provider: 'openai',
       base_url: `${mock.url}/v1`,
       accounts: [{ name: `${name}-acct`, api_key: `sk-upstream-${name}` }],
+      ...NO_BREAKER,
       ...extra,
     });
     expect(r.status).toBe(201);
@@ -79,8 +82,9 @@ afterAll(async () => {
   await Promise.all([primary, backup, mapped].map((m) => m?.close()));
 });
 
-afterEach(() => {
+afterEach(async () => {
   for (const m of [primary, backup, mapped]) m.reset();
+  await resetAccountHealth(t);
 });
 
 describe('chat completions through the gateway', () => {

@@ -35,8 +35,9 @@ afterAll(async () => {
   await m?.stop();
 });
 
-afterEach(() => {
+afterEach(async () => {
   m.mock.cachedTokens = 0;
+  await m.resetHealth();
 });
 
 let seq = 0;

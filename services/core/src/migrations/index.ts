@@ -9,6 +9,7 @@ import * as m0001 from './2026_11_23_0001_init.js';
 import * as m0002 from './2026_11_23_0002_usage_daily.js';
 import * as m0003 from './2026_11_24_0003_channel_options.js';
 import * as m0004 from './2026_12_01_0004_usage_cache_reasoning.js';
+import * as m0005 from './2026_12_01_0005_routing_failover.js';
 
 /** Every migration, by its frozen name. Order is by name. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026_11_23_0002_usage_daily': m0002,
   '2026_11_24_0003_channel_options': m0003,
   '2026_12_01_0004_usage_cache_reasoning': m0004,
+  '2026_12_01_0005_routing_failover': m0005,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

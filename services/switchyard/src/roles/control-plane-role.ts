@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { SecretBox, hashKey, parseSecretKey } from '@switchyard/core';
-import { GrpcConfigServer } from '@switchyard/adapters';
+import {
+  GrpcConfigServer,
+  MemoryCoordinationStore,
+  OutboundDispatchers,
+  RedisCoordinationStore,
+  ResilientCoordinationStore,
+} from '@switchyard/adapters';
 import { ControlPlane } from '@switchyard/control-plane';
 import type { SwitchyardConfig } from '../config.js';
 import { databaseState, describeDatabase, openDatabase } from '../database.js';
@@ -20,15 +26,32 @@ export async function startControlPlaneRole(
   const db = await openDatabase(config.database);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // With Redis, the admin API shows the relays' cooldowns and breaker reports and clears cooldowns.
+  const redis =
+    config.internal.redisUrl === null
+      ? null
+      : new RedisCoordinationStore({ url: config.internal.redisUrl, keyPrefix: config.internal.redisPrefix });
+  await redis?.ready().catch((err: unknown) => logger.warn({ err }, 'Redis not reachable at start'));
+  const coordination =
+    redis === null ? undefined : new ResilientCoordinationStore(redis, new MemoryCoordinationStore());
+  const upstreamPolicy = { allow: config.upstreamAllow ?? [] };
+  const dispatchers = new OutboundDispatchers({ policy: upstreamPolicy });
   const controlPlane = new ControlPlane({
     db,
     secretBox: new SecretBox(parseSecretKey(config.secretKey!)),
     adminTokenHash: hashKey(config.adminToken!),
     logger: logger.child({ role: 'control-plane' }),
+    upstreamPolicy,
+    accountProbeIntervalMs: config.accountProbeIntervalMs,
+    oauthRefreshIntervalMs: config.oauthRefreshIntervalMs,
+    dispatcherFor: (proxyUrl) =>
+      dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: config.relay.timeouts.connectMs }),
+    ...(coordination !== undefined && { coordination }),
   });
   await controlPlane.start();
   const grpcServer = new GrpcConfigServer({
     source: controlPlane.configSource,
+    accountReporter: controlPlane.accountStatus,
     internalToken: config.internal.token!,
     credentials: serverCredentials(config.internal.tls),
   });
@@ -70,6 +93,9 @@ export async function startControlPlaneRole(
         await closeHttp(http.server, async () => undefined);
         await grpcServer.close();
         await controlPlane.close();
+        coordination?.close();
+        await redis?.close();
+        await dispatchers.close();
         await db.destroy();
       })();
       return closed;

@@ -6,6 +6,7 @@ import {
   NatsUsageBus,
   RedisCoordinationStore,
   ResilientCoordinationStore,
+  OutboundDispatchers,
 } from '@switchyard/adapters';
 import { Relay } from '@switchyard/relay';
 import type { SwitchyardConfig } from '../config.js';
@@ -130,6 +131,8 @@ export async function startRelayRole(
     },
   });
 
+  // Distributed relays reach only public addresses unless SWITCHYARD_UPSTREAM_ALLOW says otherwise.
+  const dispatchers = new OutboundDispatchers({ policy: { allow: config.upstreamAllow ?? [] } });
   const relay = new Relay({
     configSource,
     coordination,
@@ -137,6 +140,9 @@ export async function startRelayRole(
     logger: log,
     registry,
     settings: config.relay,
+    accountReporter: configSource,
+    dispatcherFor: (target) => dispatchers.dispatcherFor(target),
+    ...(config.relayId !== null && { relayId: config.relayId }),
   });
   let closing = false;
   const app = createOpsApp(registry, async () => {
@@ -173,6 +179,7 @@ export async function startRelayRole(
         closing = true;
         await closeHttp(http.server, () => relay.idle());
         await relay.close();
+        await dispatchers.close();
         await bus.close();
         coordination.close();
         await redis.close();

@@ -92,3 +92,18 @@ describe('usage detection', () => {
     expect(hasUsageObject(Buffer.from('{"a":"usage","usage" : {}}'))).toBe(true);
   });
 });
+
+describe('delivered content size', () => {
+  it('when content chunks are relayed, then contentChars counts their text, in both the LF and CRLF paths', () => {
+    const chunk = (text: string) =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
+    const lf = new OpenAIChatStreamTap({ stripUsageChunk: false });
+    lf.push(Buffer.from(chunk('Hello') + chunk(', wor')));
+    lf.push(Buffer.from(chunk('ld "q"')));
+    // `"q"` is written as \"q\": escapes count as written (an estimate, not a decode).
+    expect(lf.contentChars).toBe(5 + 5 + 8);
+    const crlf = new OpenAIChatStreamTap({ stripUsageChunk: false });
+    crlf.push(Buffer.from(chunk('Hello').replace(/\n/g, '\r\n')));
+    expect(crlf.contentChars).toBe(5);
+  });
+});

@@ -5,6 +5,9 @@ const EVENT_END = Buffer.from('\n\n');
 const USAGE = Buffer.from('"usage"');
 const DONE = Buffer.from('data: [DONE]');
 const CR = 0x0d;
+const CONTENT = Buffer.from('"content":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * Relays an OpenAI chat-completions SSE stream while watching it: records the usage the upstream
@@ -25,6 +28,11 @@ export class OpenAIChatStreamTap {
   sawDone = false;
   /** True when the upstream ended in the middle of an event. */
   tornTail = false;
+  /**
+   * Characters of `"content":"..."` text relayed so far (escapes counted as written): the delivered
+   * answer's size, for estimating the tokens of a stream cut before its usage chunk.
+   */
+  contentChars = 0;
 
   constructor(opts: { stripUsageChunk: boolean }) {
     this.#stripUsageChunk = opts.stripUsageChunk;
@@ -47,6 +55,7 @@ export class OpenAIChatStreamTap {
     }
     const complete = buf.subarray(0, end + 2);
     this.#pending = end + 2 < buf.length ? Buffer.from(buf.subarray(end + 2)) : null;
+    this.contentChars += contentChars(complete);
     if (!this.sawDone && complete.includes(DONE)) this.sawDone = true;
     if (!hasUsageObject(complete)) return complete;
     return this.#events(complete.toString('utf8'));
@@ -67,7 +76,10 @@ export class OpenAIChatStreamTap {
 
   #slow(bytes: Buffer): string {
     let out = '';
-    for (const ev of this.#parser.push(bytes)) out += this.#event(ev.raw, ev.data);
+    for (const ev of this.#parser.push(bytes)) {
+      if (ev.data !== null) this.contentChars += contentChars(Buffer.from(ev.data));
+      out += this.#event(ev.raw, ev.data);
+    }
     return out;
   }
 
@@ -114,6 +126,18 @@ export class OpenAIChatStreamTap {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The length of every `"content":"..."` string value in `buf` (a scan, no JSON parse). */
+function contentChars(buf: Buffer): number {
+  let n = 0;
+  for (let at = buf.indexOf(CONTENT); at !== -1; at = buf.indexOf(CONTENT, at + 1)) {
+    let i = at + CONTENT.length;
+    const start = i;
+    while (i < buf.length && buf[i] !== QUOTE) i += buf[i] === BACKSLASH ? 2 : 1;
+    n += i - start;
+  }
+  return n;
+}
 
 /**
  * True when `"usage"` is followed by an object (`"usage":{` or `"usage": {`). With include_usage

@@ -1,3 +1,4 @@
+import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
 import type { Channel } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProviderDeps, UpstreamCall } from '../../provider-adapter.js';
@@ -24,13 +25,14 @@ function call(
     modelMapping: {},
     priority: 0,
     weight: 1,
-    group: 'default',
+    groups: ['default'],
+    ...defaultChannelRouting(),
     enabled: true,
     accounts: [],
   };
   return {
     channel,
-    account: { id: 1, channelId: 5, name: 'a', enabled: true, apiKey: 'sk-ant-test' },
+    account: { id: 1, channelId: 5, name: 'a', enabled: true, apiKey: 'sk-ant-test', ...API_KEY_ACCOUNT },
     operation: 'chat',
     format: 'anthropic-messages',
     model: 'claude-sonnet-4-5',
@@ -123,5 +125,22 @@ describe('Anthropic provider', () => {
       { event: 'ping', data: '{"type": "ping"}' },
       { event: 'message_stop', data: '{"type":"message_stop"}' },
     ]);
+  });
+
+  it('when the account is an OAuth account (bearer scheme), then the token goes in Authorization and no x-api-key is sent', async () => {
+    const base = call();
+    for (const operation of ['chat', 'count_tokens', 'models'] as const) {
+      const p = await anthropic.prepare(
+        {
+          ...base,
+          operation,
+          account: { ...base.account, kind: 'oauth', authScheme: 'bearer', apiKey: 'sk-ant-oat01-token' },
+        },
+        deps,
+      );
+      expect(p.headers.authorization, operation).toBe('Bearer sk-ant-oat01-token');
+      expect('x-api-key' in p.headers, operation).toBe(false);
+      expect(p.headers['anthropic-version'], operation).toBe('2023-06-01');
+    }
   });
 });

@@ -16,7 +16,9 @@ const DEFAULT_VERSION = PROVIDER_CATALOG.anthropic.options.anthropic_version?.de
 /**
  * Anthropic's Messages API. `base_url` is `https://api.anthropic.com`, with or without `/v1`.
  * `anthropic-version` is the client's when it sent one (it chose the semantics of its body), else the
- * channel's `anthropic_version` option; the client's `anthropic-beta` is forwarded as it is.
+ * channel's `anthropic_version` option; the client's `anthropic-beta` is forwarded as it is. OAuth
+ * accounts (`authScheme: 'bearer'`) send their access token as `Authorization: Bearer` instead of
+ * `x-api-key`.
  */
 export const anthropicProvider: ProviderAdapter = {
   id: 'anthropic',
@@ -30,7 +32,9 @@ export const anthropicProvider: ProviderAdapter = {
       throw unsupportedFormat('anthropic', call.format);
     const base = parseBaseUrl(call.channel);
     const headers: Record<string, string> = {
-      'x-api-key': call.account.apiKey,
+      ...(call.account.authScheme === 'bearer'
+        ? { authorization: `Bearer ${call.account.apiKey}` }
+        : { 'x-api-key': call.account.apiKey }),
       'anthropic-version':
         call.clientHeaders['anthropic-version'] ??
         channelOption(call.channel, 'anthropic_version') ??

@@ -1,3 +1,4 @@
+import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
 import type { Channel } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProviderDeps, UpstreamCall } from '../../provider-adapter.js';
@@ -20,13 +21,14 @@ function call(
     modelMapping: {},
     priority: 0,
     weight: 1,
-    group: 'default',
+    groups: ['default'],
+    ...defaultChannelRouting(),
     enabled: true,
     accounts: [],
   };
   return {
     channel,
-    account: { id: 1, channelId: 4, name: 'a', enabled: true, apiKey: 'azure-key-1' },
+    account: { id: 1, channelId: 4, name: 'a', enabled: true, apiKey: 'azure-key-1', ...API_KEY_ACCOUNT },
     operation: 'chat',
     format: 'openai-chat',
     model: 'my-gpt4o-deployment',

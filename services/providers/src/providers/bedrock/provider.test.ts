@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
 import type { Channel } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProviderDeps, UpstreamCall } from '../../provider-adapter.js';
@@ -23,7 +24,8 @@ function channel(baseUrl: string, options: Record<string, string> = {}): Channel
     modelMapping: {},
     priority: 0,
     weight: 1,
-    group: 'default',
+    groups: ['default'],
+    ...defaultChannelRouting(),
     enabled: true,
     accounts: [],
   };
@@ -47,7 +49,14 @@ function call(
   const ch = channel(baseUrl ?? 'https://bedrock-runtime.us-west-2.amazonaws.com', options);
   return {
     channel: ch,
-    account: { id: 1, channelId: ch.id, name: 'a', enabled: true, apiKey: `AKIDEXAMPLE:${SECRET}` },
+    account: {
+      id: 1,
+      channelId: ch.id,
+      name: 'a',
+      enabled: true,
+      apiKey: `AKIDEXAMPLE:${SECRET}`,
+      ...API_KEY_ACCOUNT,
+    },
     operation: 'chat',
     format: 'anthropic-messages',
     model: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
@@ -211,7 +220,7 @@ describe('bedrock provider', () => {
 
   it('when the credential is malformed, then the error names the expected form and not the secret', async () => {
     const c = call();
-    c.account = { ...c.account, apiKey: SECRET };
+    c.account = { ...c.account, apiKey: SECRET, ...API_KEY_ACCOUNT };
     const err = await bedrockProvider.prepare(c, deps).then(
       () => null,
       (e: unknown) => e as { code: string; retryable: boolean; message: string },

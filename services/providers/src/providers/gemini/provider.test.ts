@@ -1,3 +1,4 @@
+import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
 import type { Channel } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProviderDeps, UpstreamCall } from '../../provider-adapter.js';
@@ -18,13 +19,14 @@ function call(over: Partial<UpstreamCall> & { baseUrl?: string } = {}): Upstream
     modelMapping: {},
     priority: 0,
     weight: 1,
-    group: 'default',
+    groups: ['default'],
+    ...defaultChannelRouting(),
     enabled: true,
     accounts: [],
   };
   return {
     channel,
-    account: { id: 1, channelId: 6, name: 'a', enabled: true, apiKey: 'AIza-test' },
+    account: { id: 1, channelId: 6, name: 'a', enabled: true, apiKey: 'AIza-test', ...API_KEY_ACCOUNT },
     operation: 'chat',
     format: 'gemini',
     model: 'gemini-2.5-flash',
@@ -100,5 +102,20 @@ describe('Gemini provider', () => {
       { event: null, data: '{"candidates":[{"content":{"parts":[{"text":"AI"}]}}]}' },
       { event: null, data: '{"candidates":[]}' },
     ]);
+  });
+
+  it('when the account is an OAuth account (bearer scheme), then the token goes in Authorization and no x-goog-api-key is sent', async () => {
+    const base = call();
+    const account = {
+      ...base.account,
+      kind: 'oauth' as const,
+      authScheme: 'bearer' as const,
+      apiKey: 'ya29.token',
+    };
+    for (const operation of ['chat', 'models'] as const) {
+      const p = await gemini.prepare({ ...base, operation, account }, deps);
+      expect(p.headers.authorization, operation).toBe('Bearer ya29.token');
+      expect('x-goog-api-key' in p.headers, operation).toBe(false);
+    }
   });
 });

@@ -9,7 +9,8 @@ import { generateVerb } from './generate-verb.js';
 /**
  * Google AI Studio's Gemini API. `base_url` is `https://generativelanguage.googleapis.com`, with or
  * without `/v1beta`. The model and streaming live in the URL (`models/{model}:generateContent`, or
- * `:streamGenerateContent?alt=sse`), so the body carries no `model`. The key goes in `x-goog-api-key`.
+ * `:streamGenerateContent?alt=sse`), so the body carries no `model`. The key goes in `x-goog-api-key`;
+ * an OAuth account's access token (`authScheme: 'bearer'`) goes in `Authorization: Bearer` instead.
  */
 export const geminiProvider: ProviderAdapter = {
   id: 'gemini',
@@ -19,7 +20,10 @@ export const geminiProvider: ProviderAdapter = {
   async prepare(call) {
     const base = parseBaseUrl(call.channel);
     const root = stripSuffix(base.path, '/v1beta');
-    const headers: Record<string, string> = { 'x-goog-api-key': call.account.apiKey };
+    const headers: Record<string, string> =
+      call.account.authScheme === 'bearer'
+        ? { authorization: `Bearer ${call.account.apiKey}` }
+        : { 'x-goog-api-key': call.account.apiKey };
     if (call.operation === 'models') {
       return {
         origin: base.origin,

@@ -1,3 +1,4 @@
+import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
 import { PROVIDER_CATALOG, type Channel, type ProviderId } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProviderDeps, UpstreamCall } from '../../provider-adapter.js';
@@ -18,7 +19,8 @@ function channel(provider: ProviderId, baseUrl: string): Channel {
     modelMapping: {},
     priority: 0,
     weight: 1,
-    group: 'default',
+    groups: ['default'],
+    ...defaultChannelRouting(),
     enabled: true,
     accounts: [],
   };
@@ -31,7 +33,14 @@ function call(
   const ch = channel(provider ?? 'openai', baseUrl ?? 'https://api.openai.com/v1');
   return {
     channel: ch,
-    account: { id: 1, channelId: ch.id, name: 'a', enabled: true, apiKey: apiKey ?? 'sk-test-123' },
+    account: {
+      id: 1,
+      channelId: ch.id,
+      name: 'a',
+      enabled: true,
+      apiKey: apiKey ?? 'sk-test-123',
+      ...API_KEY_ACCOUNT,
+    },
     operation: 'chat',
     format: 'openai-chat',
     model: 'gpt-4o-mini',
@@ -117,7 +126,7 @@ describe('OpenAI-compatible provider', () => {
 
   it('when the account has no key (a local server), then no Authorization header is sent', async () => {
     const p = await openAICompatibleProvider('ollama').prepare(
-      call({ provider: 'ollama', baseUrl: 'http://127.0.0.1:11434/v1', apiKey: '' }),
+      call({ provider: 'ollama', baseUrl: 'http://127.0.0.1:11434/v1', apiKey: '', ...API_KEY_ACCOUNT }),
       deps,
     );
     expect(p.headers).toEqual({ 'content-type': 'application/json' });

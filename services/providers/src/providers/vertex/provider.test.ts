@@ -1,4 +1,5 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
+import { API_KEY_ACCOUNT, defaultChannelRouting } from '@switchyard/core';
 import { UpstreamError, type Channel, type ChannelAccount } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import type { ProviderDeps, UpstreamCall } from '../../provider-adapter.js';
@@ -59,7 +60,8 @@ function channel(
     modelMapping: {},
     priority: 0,
     weight: 1,
-    group: 'default',
+    groups: ['default'],
+    ...defaultChannelRouting(),
     enabled: true,
     accounts: [],
   };
@@ -71,6 +73,7 @@ const account = (id = 1, apiKey = KEY): ChannelAccount => ({
   name: `a${id}`,
   enabled: true,
   apiKey,
+  ...API_KEY_ACCOUNT,
 });
 const geminiBody = { contents: [{ role: 'user', parts: [{ text: 'Hello' }] }] };
 const claudeBody = {
