@@ -60,7 +60,7 @@ export class UpstreamClient {
 
   async send(target: UpstreamTarget, body: string | Buffer, signal: AbortSignal): Promise<UpstreamResponse> {
     try {
-      const res = await this.#agent.request({
+      const res = await this.#direct().request({
         origin: target.origin,
         path: target.path,
         method: 'POST',
@@ -76,7 +76,7 @@ export class UpstreamClient {
 
   async get(target: UpstreamTarget, signal: AbortSignal): Promise<UpstreamResponse> {
     try {
-      const res = await this.#agent.request({
+      const res = await this.#direct().request({
         origin: target.origin,
         path: target.path,
         method: 'GET',
@@ -124,7 +124,7 @@ export class UpstreamClient {
     signal: AbortSignal,
   ): Promise<{ status: number; text: string }> {
     const u = new URL(url);
-    const res = await this.#agent.request({
+    const res = await this.#direct().request({
       origin: u.origin,
       path: `${u.pathname}${u.search}`,
       method: 'POST',
@@ -136,7 +136,7 @@ export class UpstreamClient {
   }
 
   #dispatcher(opts: SendOptions | undefined): Dispatcher {
-    if (opts === undefined) return this.#agent;
+    if (opts === undefined) return this.#direct();
     if (this.#dispatcherFor !== null) {
       return this.#dispatcherFor({ proxyUrl: opts.proxyUrl, connectTimeoutMs: opts.timeouts.connectMs });
     }
@@ -147,6 +147,16 @@ export class UpstreamClient {
       });
     }
     return this.#agent;
+  }
+
+  /**
+   * For calls without an account (token exchanges, model lists): the guarded direct dispatcher when the
+   * composition root gave a factory (so the connect-time address policy applies), else the plain Agent.
+   */
+  #direct(): Dispatcher {
+    return this.#dispatcherFor === null
+      ? this.#agent
+      : this.#dispatcherFor({ proxyUrl: null, connectTimeoutMs: this.#timeouts.connectMs });
   }
 
   get timeouts(): UpstreamTimeouts {
