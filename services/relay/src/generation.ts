@@ -261,13 +261,17 @@ function sessionKeyOf(req: IncomingMessage, body: Record<string, unknown>): stri
   return null;
 }
 
-/** The candidate's channel timeouts (or the relay's defaults), the first byte bounded by the deadline. */
+/**
+ * The candidate's channel timeouts (or the relay's defaults), the first byte bounded by the deadline.
+ * The connect timeout is not cut: it names the connection pool (one per proxy and connect timeout),
+ * and a pool per remaining time would never reuse a connection; the first-byte timeout covers it.
+ */
 function attemptTimeouts(ctx: RelayContext, c: Candidate, deadline: number): UpstreamTimeouts {
   const d = ctx.options.timeouts;
   const t = c.channel.timeouts;
   const left = Math.max(1, Math.floor(deadline - performance.now()));
   return {
-    connectMs: Math.min(t.connectMs ?? d.connectMs, left),
+    connectMs: t.connectMs ?? d.connectMs,
     firstByteMs: Math.min(t.firstByteMs ?? d.firstByteMs, left),
     idleMs: t.idleMs ?? d.idleMs,
   };
