@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { AuthScheme } from './api-routes.js';
 import type { GoogleTokenIssuer } from './google-token-issuer.js';
+import { MOCK_ACCESS_TOKEN_PREFIX } from './oauth-server.js';
 import { verifySigV4 } from './sigv4-verifier.js';
 import type { AwsCredentials } from './sigv4-verifier.js';
 import type { WireShape } from './wire-errors.js';
@@ -43,9 +44,9 @@ function keyMatches(headers: IncomingHttpHeaders, key: string): boolean {
 }
 
 /**
- * An OAuth request to an Anthropic or Gemini route: a bearer token and none of the route's API-key
- * fields. It passes only with a live access token of the mock's OAuth server (or, on Anthropic routes,
- * the instance's `requireKey` given as bearer, as before).
+ * An OAuth request to an Anthropic or Gemini route: a bearer token shaped like the mock OAuth server's
+ * access tokens (`mock-oat-…`) and none of the route's API-key fields. It passes only while the token
+ * is live. Other bearer values are API keys, checked as before (any key when there is no `requireKey`).
  */
 function oauthBearer(
   headers: IncomingHttpHeaders,
@@ -53,7 +54,7 @@ function oauthBearer(
   scheme: 'key' | 'gemini',
 ): string | null {
   const token = bearerToken(headers);
-  if (token === null) return null;
+  if (token === null || !token.startsWith(MOCK_ACCESS_TOKEN_PREFIX)) return null;
   const apiKey =
     scheme === 'key'
       ? header(headers, 'x-api-key')

@@ -267,6 +267,10 @@ export class AccountHealth {
       rollingCountTimeout: settings.windowMs,
       // Why 10 buckets: opossum's default granularity; the window slides in tenths.
       rollingCountBuckets: 10,
+      // Latency percentiles and periodic snapshot events cost on every request and nobody reads them:
+      // the relay's histograms measure latency.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
       // Only account failures count; anything else an attempt throws is about the request, not the account.
       errorFilter: (err: unknown) => !(err instanceof CountedFailure),
     });
