@@ -15,7 +15,15 @@ export interface OAuthConfig {
   redirect_uri: string;
   scopes: string[];
   token_format: 'json' | 'form';
+  /**
+   * The admin's own client secret for `client_id`, as a SecretBox envelope (encrypted at rest like
+   * every credential); absent when the profile's client needs none or carries its own.
+   */
+  client_secret_sealed?: string;
 }
+
+/** Opens a sealed client secret (the control plane's SecretBox). */
+export type Unseal = (envelope: string) => string;
 
 /** What an admin may override of a profile (self-hosted or test authorization servers). */
 export interface OAuthOverrides {
@@ -23,6 +31,8 @@ export interface OAuthOverrides {
   tokenUrl?: string | undefined;
   clientId?: string | undefined;
   redirectUri?: string | undefined;
+  /** The client secret, already sealed with the SecretBox. */
+  clientSecretSealed?: string | undefined;
 }
 
 /** Why 32 bytes: 256 random bits, so a `state` cannot be guessed (RFC 6749 §10.10 asks for that). */
@@ -61,6 +71,7 @@ export function resolveOAuthConfig(profile: OAuthProfile, overrides: OAuthOverri
     redirect_uri: overrides.redirectUri ?? profile.redirectUri,
     scopes: [...profile.scopes],
     token_format: profile.tokenRequestFormat,
+    ...(overrides.clientSecretSealed !== undefined && { client_secret_sealed: overrides.clientSecretSealed }),
   };
 }
 
@@ -71,6 +82,7 @@ const storedConfig = z.object({
   redirect_uri: z.string(),
   scopes: z.array(z.string()),
   token_format: z.enum(['json', 'form']),
+  client_secret_sealed: z.string(),
 });
 
 /** A stored config, or the profile's defaults for fields a row lacks (rows written by hand, older code). */
@@ -102,8 +114,13 @@ export function authorizationUrl(
   return url.toString();
 }
 
-/** The profile's client secret, for its own client id only (an overridden client has none here). */
-function clientSecret(profile: OAuthProfile, config: OAuthConfig): Record<string, string> {
+/**
+ * The client secret to send: the admin's own (sealed in the config) when given, else the profile's for
+ * its own client id only (an overridden client without a secret of its own sends none).
+ */
+function clientSecret(profile: OAuthProfile, config: OAuthConfig, unseal: Unseal): Record<string, string> {
+  if (config.client_secret_sealed !== undefined)
+    return { client_secret: unseal(config.client_secret_sealed) };
   return profile.clientSecret !== null && config.client_id === profile.clientId
     ? { client_secret: profile.clientSecret }
     : {};
@@ -114,6 +131,7 @@ export function codeExchangeRequest(
   profile: OAuthProfile,
   config: OAuthConfig,
   grant: { code: string; verifier: string; state: string; proxyUrl: string | null },
+  unseal: Unseal,
 ): TokenRequest {
   return {
     url: config.token_url,
@@ -126,7 +144,7 @@ export function codeExchangeRequest(
       code_verifier: grant.verifier,
       // Anthropic's JSON endpoint wants the state echoed; form endpoints (Google) do not take it.
       ...(config.token_format === 'json' && { state: grant.state }),
-      ...clientSecret(profile, config),
+      ...clientSecret(profile, config, unseal),
     },
     proxyUrl: grant.proxyUrl,
   };
@@ -138,6 +156,7 @@ export function refreshRequest(
   config: OAuthConfig,
   refreshToken: string,
   proxyUrl: string | null,
+  unseal: Unseal,
 ): TokenRequest {
   return {
     url: config.token_url,
@@ -146,7 +165,7 @@ export function refreshRequest(
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
       client_id: config.client_id,
-      ...clientSecret(profile, config),
+      ...clientSecret(profile, config, unseal),
     },
     proxyUrl,
   };

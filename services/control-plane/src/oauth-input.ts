@@ -25,6 +25,11 @@ export const oauthStartInput = z.strictObject({
   authorize_url: urlField.optional(),
   token_url: urlField.optional(),
   client_id: clientIdField.optional(),
+  /**
+   * The client secret of `client_id` (your own OAuth client, or a public installed-app client such as
+   * Gemini CLI's); stored encrypted, never shown. Why 512: far above any provider's secret.
+   */
+  client_secret: z.string().trim().min(1, 'must not be empty').max(512).optional(),
   redirect_uri: urlField.optional(),
 });
 export type OAuthStartInput = z.output<typeof oauthStartInput>;

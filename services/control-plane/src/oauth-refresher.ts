@@ -212,7 +212,9 @@ export class OAuthRefresher {
     const config = parseOAuthConfig(account.oauthConfig, profile);
     try {
       const fresh = await tokens.requestTokens(
-        refreshRequest(profile, config, credential.refresh_token, proxyUrl),
+        refreshRequest(profile, config, credential.refresh_token, proxyUrl, (sealed) =>
+          secretBox.decrypt(sealed),
+        ),
       );
       const at = now();
       await this.#accounts.storeTokens(

@@ -129,6 +129,8 @@ export function registerOAuthRoutes(router: Router, ctx: AdminContext): void {
       tokenUrl: input.token_url,
       clientId: input.client_id,
       redirectUri: input.redirect_uri,
+      clientSecretSealed:
+        input.client_secret === undefined ? undefined : ctx.secretBox.encrypt(input.client_secret),
     });
     const { verifier, challenge } = createPkcePair();
     const state = createState();
@@ -172,12 +174,17 @@ export function registerOAuthRoutes(router: Router, ctx: AdminContext): void {
     let tokens: TokenSet;
     try {
       tokens = await oauth.tokens.requestTokens(
-        codeExchangeRequest(profile, config, {
-          code: grant.code,
-          verifier: ctx.secretBox.decrypt(pending.codeVerifier),
-          state: grant.state,
-          proxyUrl: await proxyUrlFor(ctx, oauth, pending.proxyId),
-        }),
+        codeExchangeRequest(
+          profile,
+          config,
+          {
+            code: grant.code,
+            verifier: ctx.secretBox.decrypt(pending.codeVerifier),
+            state: grant.state,
+            proxyUrl: await proxyUrlFor(ctx, oauth, pending.proxyId),
+          },
+          (sealed) => ctx.secretBox.decrypt(sealed),
+        ),
       );
     } catch (err) {
       if (err instanceof OAuthTokenError) throw tokenEndpointError('the authorization code', err);

@@ -250,6 +250,42 @@ describe('POST /accounts/oauth/callback', () => {
     expect(mock.oauth.isValidAccessToken(snapshotAccount(account.id).apiKey)).toBe(true);
   });
 
+  it('when the start gives a client secret, then both the code exchange and refreshes send it, it is stored sealed, and no response or log shows it', async () => {
+    const secret = 'GOCSPX-test-client-secret-0123';
+    const startRes = await h.call('POST', '/accounts/oauth/start', {
+      json: {
+        profile: 'google-gemini-cli',
+        channel_id: geminiChannel,
+        client_secret: secret,
+        ...mockEndpoints(),
+      },
+    });
+    expect(startRes.status, startRes.text).toBe(200);
+    expect(startRes.text).not.toContain(secret);
+    const location = await authorize(startRes.body as StartView);
+    const done = await h.call('POST', '/accounts/oauth/callback', {
+      json: { callback_url: location.toString() },
+    });
+    expect(done.status, done.text).toBe(201);
+    expect(done.text).not.toContain(secret);
+    const id = (done.body as AccountView).id;
+    const refreshed = await h.call('POST', `/accounts/${id}/oauth/refresh`);
+    expect(refreshed.status, refreshed.text).toBe(200);
+    const tokenBodies = mock.requests
+      .filter((r) => r.path === '/oauth/token')
+      .map((r) => r.body as Record<string, unknown>);
+    expect(tokenBodies.map((b) => b.grant_type)).toEqual(['authorization_code', 'refresh_token']);
+    for (const b of tokenBodies) expect(b.client_secret).toBe(secret);
+    const row = await h.db
+      .selectFrom('accounts')
+      .select(['oauth_config'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(row.oauth_config).not.toContain(secret);
+    expect(JSON.stringify(h.logs)).not.toContain(secret);
+    expect((await h.call('GET', `/accounts/${id}`)).text).not.toContain(secret);
+  });
+
   it('when the state is unknown, reused or expired, then 400 invalid_oauth_state and no account is created', async () => {
     const unknown = await h.call('POST', '/accounts/oauth/callback', {
       json: { state: 'x'.repeat(43), code: 'c' },

@@ -805,7 +805,7 @@ async function pumpStream(
 /**
  * Ends a stream that already started with an error event in the client's format. What was delivered
  * is billed: when the upstream reported no output tokens before the cut, they are estimated from the
- * answer text relayed (and the prompt from the request) — see CONVERSION.md, "cut streams".
+ * answer text relayed (and the prompt from the request): see CONVERSION.md, "Cut streams".
  */
 function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamRelay): null {
   const { state } = job;
