@@ -16,15 +16,18 @@ import type { Candidate } from './routing-table.js';
 function store() {
   const cooldowns = new Map<string, number>();
   const reports = new Map<string, Record<string, string>>();
-  const s: CoordinationStore & { set: Array<[string, number]> } = {
+  const s: CoordinationStore & { set: Array<[string, number]>; reads: number } = {
     set: [],
+    reads: 0,
     nextCounter: async () => 0,
     coolDown: async (key, ms) => {
       s.set.push([key, ms]);
       cooldowns.set(key, Math.max(cooldowns.get(key) ?? 0, Date.now() + ms));
     },
-    cooldowns: async (keys) =>
-      keys.map((k) => ((cooldowns.get(k) ?? 0) > Date.now() ? cooldowns.get(k)! : 0)),
+    cooldowns: async (keys) => {
+      s.reads++;
+      return keys.map((k) => ((cooldowns.get(k) ?? 0) > Date.now() ? cooldowns.get(k)! : 0));
+    },
     clearCooldown: async (key) => void cooldowns.delete(key),
     reportHealth: async (key, member, value) =>
       void reports.set(key, { ...reports.get(key), [member]: value }),
@@ -289,6 +292,32 @@ describe('AccountHealth', () => {
     h.update(snap(false));
     h.update(snap(true));
     expect(h.breakerState(14)).toBe('closed');
+    h.close();
+  });
+
+  it('when cooldowns are read under load, then one store read serves a quarter second, and a new snapshot or an own cooldown is seen at once', async () => {
+    const s = store();
+    const h = health(s);
+    const c = candidate(15);
+    for (let i = 0; i < 20; i++) expect((await h.usable([c])).usable).toHaveLength(1);
+    expect(s.reads).toBe(1);
+    // Another relay cools the account down in the shared store: unseen until the read expires...
+    await s.coolDown(accountKey(15), 60_000);
+    expect((await h.usable([c])).usable).toHaveLength(1);
+    // ...or until a snapshot arrives, which drops what was read.
+    h.update({ version: 2, keys: [], modelAliases: {}, channels: [c.channel] });
+    expect((await h.usable([c])).usable).toHaveLength(0);
+    // A cooldown this relay sets is seen without a read.
+    const other = candidate(16);
+    expect((await h.usable([other])).usable).toHaveLength(1);
+    const reads = s.reads;
+    await h.run(
+      other,
+      async () => 'x',
+      () => fail('rate_limited', 5000, 429),
+    );
+    expect((await h.usable([other])).usable).toHaveLength(0);
+    expect(s.reads).toBe(reads);
     h.close();
   });
 });

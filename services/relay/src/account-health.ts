@@ -57,6 +57,13 @@ const REPORT_INTERVAL_MS = 1_000;
  * snapshot; short enough that an account wrongly judged (a transient 401) comes back by itself.
  */
 const AUTH_FAILURE_BLOCK_MS = 60_000;
+/**
+ * Why 250 ms: how long a cooldown read from the coordination store is reused before it is read
+ * again. Under load that saves a Redis round trip on nearly every request; the price is that another
+ * relay's new cooldown may go unseen here for up to a quarter of a second. Cooldowns this relay sets
+ * are seen at once, and a new snapshot (an admin re-enabled an account) drops everything read.
+ */
+const COOLDOWN_READ_TTL_MS = 250;
 
 class CountedFailure<T> extends Error {
   constructor(
@@ -102,6 +109,8 @@ export class AccountHealth {
   readonly #blocked = new Map<number, number>();
   /** Accounts (or their channels) disabled in the current snapshot. */
   #disabled = new Set<number>();
+  /** Cooldowns as last read or set here: account id → until (0: none) and when that was known. */
+  readonly #cooldownSeen = new Map<number, { until: number; at: number }>();
   #timer: NodeJS.Timeout | null = null;
 
   constructor(opts: AccountHealthOptions) {
@@ -132,6 +141,7 @@ export class AccountHealth {
     }
     for (const id of this.#blocked.keys()) if (!live.has(id) || disabled.has(id)) this.#blocked.delete(id);
     this.#disabled = disabled;
+    this.#cooldownSeen.clear();
   }
 
   /**
@@ -145,7 +155,7 @@ export class AccountHealth {
   ): Promise<{ usable: Candidate[]; retryAt: number | null; skipped: number }> {
     if (candidates.length === 0) return { usable: [], retryAt: null, skipped: 0 };
     const now = Date.now();
-    const untils = await this.#opts.coordination.cooldowns(candidates.map((c) => accountKey(c.account.id)));
+    const untils = await this.#cooldownsOf(candidates, now);
     const usable: Candidate[] = [];
     let retryAt: number | null = null;
     const later = (t: number) => {
@@ -174,6 +184,27 @@ export class AccountHealth {
       usable.push(c);
     });
     return { usable, retryAt, skipped: candidates.length - usable.length };
+  }
+
+  /** Each candidate's cooldown end: fresh reads from this relay's cache, the rest in one store call. */
+  async #cooldownsOf(candidates: Candidate[], now: number): Promise<number[]> {
+    const out: number[] = new Array<number>(candidates.length);
+    const missing: number[] = [];
+    candidates.forEach((c, i) => {
+      const seen = this.#cooldownSeen.get(c.account.id);
+      if (seen !== undefined && now - seen.at < COOLDOWN_READ_TTL_MS) out[i] = seen.until;
+      else missing.push(i);
+    });
+    if (missing.length === 0) return out;
+    const fetched = await this.#opts.coordination.cooldowns(
+      missing.map((i) => accountKey(candidates[i]!.account.id)),
+    );
+    missing.forEach((i, j) => {
+      const until = fetched[j] ?? 0;
+      out[i] = until;
+      this.#cooldownSeen.set(candidates[i]!.account.id, { until, at: now });
+    });
+    return out;
   }
 
   /**
@@ -333,6 +364,9 @@ export class AccountHealth {
     if (ms > 0) {
       this.#opts.metrics.cooldowns.inc({ ...labels, reason: v.failure });
       try {
+        const until = Date.now() + ms;
+        const seen = this.#cooldownSeen.get(c.account.id);
+        this.#cooldownSeen.set(c.account.id, { until: Math.max(until, seen?.until ?? 0), at: Date.now() });
         await this.#opts.coordination.coolDown(accountKey(c.account.id), ms);
       } catch (err) {
         this.#opts.logger.warn(
