@@ -35,6 +35,12 @@ export interface OutboundDispatchersOptions {
   connectionsPerOrigin?: number;
   /** How long an idle socket is kept for reuse; 60 s by default. */
   keepAliveTimeoutMs?: number;
+  /**
+   * Default time to the response headers and longest silence between body chunks (undici's
+   * `headersTimeout` / `bodyTimeout`); a request may set its own. Undici's 300 s when omitted.
+   */
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
   /** Dispatchers kept before the least recently used one is closed; 1000 by default. */
   maxDispatchers?: number;
   /** DNS resolution; node:dns `lookup` with `all: true` by default (tests map names to addresses). */
@@ -127,6 +133,8 @@ export class OutboundDispatchers {
   readonly #agentOptions: Agent.Options;
   /** Insertion order is recency order: a hit is moved to the end, the first entry is the eviction victim. */
   readonly #cache = new Map<string, Dispatcher>();
+  #lastKey: string | null = null;
+  #last: Dispatcher | null = null;
   #closed = false;
 
   constructor(opts: OutboundDispatchersOptions) {
@@ -136,6 +144,8 @@ export class OutboundDispatchers {
     this.#maxDispatchers = opts.maxDispatchers ?? DEFAULT_MAX_DISPATCHERS;
     const keepAliveTimeout = opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS;
     this.#agentOptions = {
+      ...(opts.headersTimeoutMs !== undefined && { headersTimeout: opts.headersTimeoutMs }),
+      ...(opts.bodyTimeoutMs !== undefined && { bodyTimeout: opts.bodyTimeoutMs }),
       connections: opts.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
       keepAliveTimeout,
       keepAliveMaxTimeout: Math.max(KEEP_ALIVE_MAX_MS, keepAliveTimeout),
@@ -150,14 +160,20 @@ export class OutboundDispatchers {
   dispatcherFor(target: OutboundTarget): Dispatcher {
     if (this.#closed) throw new Error('OutboundDispatchers is closed.');
     const key = `${target.connectTimeoutMs}|${target.proxyUrl ?? ''}`;
+    // The hot path: most requests of a relay go to the dispatcher of the request before.
+    if (key === this.#lastKey && this.#last !== null) return this.#last;
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
       this.#cache.delete(key);
       this.#cache.set(key, cached);
+      this.#lastKey = key;
+      this.#last = cached;
       return cached;
     }
     const created = this.#create(target);
     this.#cache.set(key, created);
+    this.#lastKey = key;
+    this.#last = created;
     if (this.#cache.size > this.#maxDispatchers) {
       const [oldestKey, oldest] = this.#cache.entries().next().value as [string, Dispatcher];
       this.#cache.delete(oldestKey);
@@ -170,6 +186,7 @@ export class OutboundDispatchers {
   /** Closes every dispatcher (requests in flight finish first); dispatcherFor throws afterwards. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#last = null;
     const all = [...this.#cache.values()];
     this.#cache.clear();
     await Promise.all(all.map((d) => d.close()));

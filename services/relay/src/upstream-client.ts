@@ -21,7 +21,8 @@ export interface SendOptions {
 
 /**
  * Picks the undici dispatcher for a target (the composition root passes the adapters' guarded,
- * proxy-aware factory; without one, a plain Agent per connect timeout, direct only).
+ * proxy-aware factory; without one, a plain Agent, direct only). Its dispatchers must default to the
+ * relay's first-byte and idle timeouts (`headersTimeout`, `bodyTimeout`): requests name only others.
  */
 export type DispatcherFactory = (target: { proxyUrl: string | null; connectTimeoutMs: number }) => Dispatcher;
 
@@ -106,10 +107,13 @@ export class UpstreamClient {
         headers: prepared.headers,
         body: prepared.method === 'GET' ? undefined : prepared.body,
         signal,
-        ...(opts !== undefined && {
-          headersTimeout: opts.timeouts.firstByteMs,
-          bodyTimeout: opts.timeouts.idleMs,
-        }),
+        // Only what differs from the dispatcher's defaults: per-request timeouts cost undici more.
+        ...(opts !== undefined &&
+          opts.timeouts.firstByteMs !== this.#timeouts.firstByteMs && {
+            headersTimeout: opts.timeouts.firstByteMs,
+          }),
+        ...(opts !== undefined &&
+          opts.timeouts.idleMs !== this.#timeouts.idleMs && { bodyTimeout: opts.timeouts.idleMs }),
       });
       return { status: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {

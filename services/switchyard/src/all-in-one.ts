@@ -95,7 +95,11 @@ export async function startAllInOne(
   const coordination = new MemoryCoordinationStore();
   // The all-in-one runs next to local models (Ollama, vLLM on localhost): loopback is allowed by default.
   const upstreamPolicy = { allow: config.upstreamAllow ?? (['loopback'] as Array<'loopback' | 'private'>) };
-  const dispatchers = new OutboundDispatchers({ policy: upstreamPolicy });
+  const dispatchers = new OutboundDispatchers({
+    policy: upstreamPolicy,
+    headersTimeoutMs: config.relay.timeouts.firstByteMs,
+    bodyTimeoutMs: config.relay.timeouts.idleMs,
+  });
   const controlPlane = new ControlPlane({
     db,
     secretBox: new SecretBox(secretKey),

@@ -35,7 +35,11 @@ export async function startControlPlaneRole(
   const coordination =
     redis === null ? undefined : new ResilientCoordinationStore(redis, new MemoryCoordinationStore());
   const upstreamPolicy = { allow: config.upstreamAllow ?? [] };
-  const dispatchers = new OutboundDispatchers({ policy: upstreamPolicy });
+  const dispatchers = new OutboundDispatchers({
+    policy: upstreamPolicy,
+    headersTimeoutMs: config.relay.timeouts.firstByteMs,
+    bodyTimeoutMs: config.relay.timeouts.idleMs,
+  });
   const controlPlane = new ControlPlane({
     db,
     secretBox: new SecretBox(parseSecretKey(config.secretKey!)),

@@ -132,7 +132,11 @@ export async function startRelayRole(
   });
 
   // Distributed relays reach only public addresses unless SWITCHYARD_UPSTREAM_ALLOW says otherwise.
-  const dispatchers = new OutboundDispatchers({ policy: { allow: config.upstreamAllow ?? [] } });
+  const dispatchers = new OutboundDispatchers({
+    policy: { allow: config.upstreamAllow ?? [] },
+    headersTimeoutMs: config.relay.timeouts.firstByteMs,
+    bodyTimeoutMs: config.relay.timeouts.idleMs,
+  });
   const relay = new Relay({
     configSource,
     coordination,
