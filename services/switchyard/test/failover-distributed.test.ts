@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
+import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
 import {
   createLogger,
   loadConfig,
@@ -243,5 +244,40 @@ describe('failover across two relays', () => {
     }
     expect(breaker.map((b) => b.relay).sort()).toEqual(['relay-a', 'relay-b']);
     expect(breaker.every((b) => b.state === 'closed')).toBe(true);
+  });
+
+  it('when a relay cannot reach Redis, then it still honours the cooldowns it sets itself, and says it is degraded', async () => {
+    const p = await pool(2, { account_strategy: 'fill-first' });
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+    const relay = await startRelayRole(
+      loadConfig(
+        env({
+          SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
+          SWITCHYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+          SWITCHYARD_RELAY_ID: 'relay-cut-off',
+        }),
+      ),
+      logger,
+    );
+    try {
+      expect(await chat(relay, p)).toBe(200);
+      proxy.cut();
+      mock.setCredentialFaults(p.credentials[0]!, { status: 429, retryAfterSeconds: 30 });
+      // The first account answers 429 once; the relay keeps away from it with Redis gone.
+      expect(await chat(relay, p)).toBe(200);
+      // A new snapshot drops the relay's cached cooldown reads, so what keeps it away now is the
+      // per-process store it fell back to.
+      await admin('POST', '/keys', { name: `snapshot-bump-${run}` });
+      const want = await configVersion(cp);
+      while ((await configVersion(relay)) < want) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 4; i++) expect(await chat(relay, p)).toBe(200);
+      expect(hits(p.credentials[0]!)).toBe(2);
+      expect(hits(p.credentials[1]!)).toBe(5);
+      const ready = (await (await fetch(`${relay.url}/readyz`)).json()) as { checks: { redis: string } };
+      expect(ready.checks.redis).toMatch(/^down/);
+    } finally {
+      await relay.close();
+      await proxy.close();
+    }
   });
 });
