@@ -59,7 +59,7 @@ function unknownProfile(id: string): InvalidRequestError {
 
 function providerMismatch(profile: OAuthProfile, channelId: number, provider: string): InvalidRequestError {
   return new InvalidRequestError(
-    `Profile '${profile.id}' signs in ${profile.provider} accounts; channel ${channelId} is ${provider}.`,
+    `Profile '${profile.id}' signs in ${profile.providers.join(' or ')} accounts; channel ${channelId} is ${provider}.`,
     { code: 'provider_mismatch', param: 'channel_id' },
   );
 }
@@ -121,7 +121,9 @@ export function registerOAuthRoutes(router: Router, ctx: AdminContext): void {
     checkOAuthUrls(input, ctx.upstreamPolicy);
     const channel = await ctx.channels.get(input.channel_id);
     if (channel === undefined) throw unknownChannel(input.channel_id);
-    if (channel.provider !== profile.provider) throw providerMismatch(profile, channel.id, channel.provider);
+    if (!profile.providers.includes(channel.provider)) {
+      throw providerMismatch(profile, channel.id, channel.provider);
+    }
     // Chosen now, so the code exchange already goes out through the account's proxy.
     const proxyId = await oauth.accounts.chooseProxy(input.proxy_id ?? null);
     const config = resolveOAuthConfig(profile, {
@@ -204,7 +206,7 @@ export function registerOAuthRoutes(router: Router, ctx: AdminContext): void {
     const account = await ctx.accounts.create(
       pending.channelId,
       (channel) => {
-        if (channel.provider !== profile.provider)
+        if (!profile.providers.includes(channel.provider))
           throw providerMismatch(profile, channel.id, channel.provider);
         return {
           name: pending.accountName,

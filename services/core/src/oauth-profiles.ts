@@ -6,8 +6,10 @@ import type { ProviderId } from './provider-catalog.js';
  */
 export interface OAuthProfile {
   id: string;
-  /** The provider whose channels these accounts belong to. */
+  /** The provider whose channels these accounts belong to (the first of `providers`). */
   provider: ProviderId;
+  /** Every provider whose channels may hold such accounts. */
+  providers: readonly ProviderId[];
   description: string;
   authorizeUrl: string;
   tokenUrl: string;
@@ -47,6 +49,7 @@ export const OAUTH_PROFILES: Readonly<Record<string, OAuthProfile>> = Object.fre
   'anthropic-claude-code': {
     id: 'anthropic-claude-code',
     provider: 'anthropic',
+    providers: ['anthropic'],
     description: 'Claude Pro/Max accounts as Claude Code signs them in (OAuth with PKCE).',
     authorizeUrl: 'https://claude.ai/oauth/authorize',
     tokenUrl: 'https://console.anthropic.com/v1/oauth/token',
@@ -63,6 +66,8 @@ export const OAUTH_PROFILES: Readonly<Record<string, OAuthProfile>> = Object.fre
   'google-gemini-cli': {
     id: 'google-gemini-cli',
     provider: 'gemini',
+    // The Gemini API with the account's token, or Code Assist as Gemini CLI itself calls it.
+    providers: ['gemini', 'gemini-code-assist'],
     description: 'Google accounts as Gemini CLI signs them in (OAuth with PKCE, offline access).',
     authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
     tokenUrl: 'https://oauth2.googleapis.com/token',

@@ -8,6 +8,7 @@ export const PROVIDER_IDS = [
   'azure-openai',
   'anthropic',
   'gemini',
+  'gemini-code-assist',
   'bedrock',
   'vertex',
   'deepseek',
@@ -129,6 +130,23 @@ export const PROVIDER_CATALOG: Readonly<Record<ProviderId, ProviderProfile>> = {
     credential: 'google-api-key',
     defaultModels: ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.0-flash'],
     options: none,
+    openaiCompatible: false,
+  },
+  'gemini-code-assist': {
+    id: 'gemini-code-assist',
+    label: 'Gemini Code Assist (Google accounts signed in as Gemini CLI does; OAuth accounts only)',
+    defaultBaseUrl: 'https://cloudcode-pa.googleapis.com',
+    // Accounts come from the OAuth flow (profile google-gemini-cli); an API key is never sent.
+    credential: 'bearer',
+    defaultModels: ['gemini-2.5-pro', 'gemini-2.5-flash'],
+    options: {
+      project_id: {
+        description:
+          "The Google Cloud project requests are billed to; when unset, each account's own Code Assist project is asked for once (loadCodeAssist) and kept.",
+        default: null,
+        required: false,
+      },
+    },
     openaiCompatible: false,
   },
   bedrock: {

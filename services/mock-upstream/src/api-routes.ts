@@ -4,6 +4,7 @@ import { handleBedrockConverse } from './bedrock-converse.js';
 import { handleBedrockInvoke } from './bedrock-invoke.js';
 import { handleChatCompletions } from './chat-completions.js';
 import { handleEmbeddings } from './embeddings.js';
+import { handleCodeAssistGenerate, handleLoadCodeAssist } from './code-assist.js';
 import { handleGenerateContent } from './gemini-generate-content.js';
 import { handleGetGeminiModel, handleListGeminiModels } from './gemini-models.js';
 import { handleListModels, handleRetrieveModel } from './models.js';
@@ -84,6 +85,13 @@ function matchPost(path: string): ApiRoute | null {
   if (path === '/v1/messages') return route('anthropic', 'key', handleAnthropicMessages);
   if (path === '/v1/embeddings') return route('openai', 'key', handleEmbeddings);
   if (path === '/v1/messages/count_tokens') return route('anthropic', 'key', handleAnthropicCountTokens);
+  if (path === '/v1internal:generateContent') {
+    return route('google', 'gemini', (r) => handleCodeAssistGenerate(r, false));
+  }
+  if (path === '/v1internal:streamGenerateContent') {
+    return route('google', 'gemini', (r) => handleCodeAssistGenerate(r, true));
+  }
+  if (path === '/v1internal:loadCodeAssist') return route('google', 'gemini', handleLoadCodeAssist);
 
   const deployment = AZURE_DEPLOYMENT.exec(path);
   if (deployment !== null) {

@@ -23,7 +23,12 @@ const ARRAY_HEADERS = { 'content-type': 'application/json; charset=UTF-8' } as c
  * GenerateContentResponse; streamed as SSE (`data: <chunk>\r\n\r\n`) with `alt=sse`, else as one JSON
  * array written element by element (`[` chunk `,\r\n` chunk ... `]`).
  */
-export async function handleGenerateContent(r: RouteRequest, call: GenerateContentCall): Promise<void> {
+export async function handleGenerateContent(
+  r: RouteRequest,
+  call: GenerateContentCall,
+  /** Wraps each answer object (Code Assist's `{"response": ...}` envelope); none by default. */
+  wrap: (payload: unknown) => unknown = (payload) => payload,
+): Promise<void> {
   const { ctx, body, faults } = r;
   if (!Array.isArray(body.contents)) {
     sendError(ctx.res, 'google', 400, '* GenerateContentRequest.contents: contents is not specified');
@@ -39,20 +44,20 @@ export async function handleGenerateContent(r: RouteRequest, call: GenerateConte
   };
   if (!call.stream) {
     if (!(await awaitFirstByte(r))) return;
-    sendJson(ctx.res, 200, geminiResponse(expected, opts));
+    sendJson(ctx.res, 200, wrap(geminiResponse(expected, opts)));
     return;
   }
   const chunks = geminiStreamChunks(expected, opts);
   if (r.query.get('alt') === 'sse') {
     const events = chunks.map((c) => ({
-      data: `data: ${JSON.stringify(c.payload)}\r\n\r\n`,
+      data: `data: ${JSON.stringify(wrap(c.payload))}\r\n\r\n`,
       content: c.content,
     }));
     await streamEvents(ctx, events, faults, SSE_HEADERS);
     return;
   }
   const events: StreamEvent[] = chunks.map((c, i) => ({
-    data: `${i === 0 ? '[' : ',\r\n'}${JSON.stringify(c.payload)}`,
+    data: `${i === 0 ? '[' : ',\r\n'}${JSON.stringify(wrap(c.payload))}`,
     content: c.content,
   }));
   events.push({ data: ']', content: false });

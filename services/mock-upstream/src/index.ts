@@ -87,3 +87,4 @@ export {
 export type { MockUpstreamCliArgs } from './cli-args.js';
 export { ForwardProxy, startForwardProxy } from './forward-proxy.js';
 export type { ForwardProxyAuth, ForwardProxyConnection, ForwardProxyOptions } from './forward-proxy.js';
+export { MOCK_CODE_ASSIST_PROJECT } from './code-assist.js';

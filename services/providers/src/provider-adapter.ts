@@ -56,6 +56,16 @@ export interface ProviderDeps {
     form: Record<string, string>,
     signal: AbortSignal,
   ): Promise<{ status: number; text: string }>;
+  /**
+   * A JSON POST with the given headers, the body read whole (Code Assist's project lookup). Optional:
+   * without it, a provider that needs one must be configured so that it does not.
+   */
+  postJson?(
+    url: string,
+    body: unknown,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string }>;
 }
 
 /** Splits a streamed upstream body into framed events (SSE or AWS event-stream). */
@@ -82,4 +92,9 @@ export interface ProviderAdapter {
   prepare(call: UpstreamCall, deps: ProviderDeps): Promise<PreparedRequest>;
   /** The unframer for this provider's streamed answers in `format`. */
   createUnframer(format: WireFormat): Unframer;
+  /**
+   * For providers that wrap a format's answer in an envelope (Code Assist's `{"response": ...}`): the
+   * answer inside a whole (non-streamed) JSON body. Absent: the body is the answer.
+   */
+  unwrapResponse?(body: unknown): unknown;
 }

@@ -4,6 +4,7 @@ import { anthropicProvider } from './providers/anthropic/provider.js';
 import { azureOpenAIProvider } from './providers/azure-openai/provider.js';
 import { bedrockProvider } from './providers/bedrock/provider.js';
 import { geminiProvider } from './providers/gemini/provider.js';
+import { geminiCodeAssistProvider } from './providers/gemini-code-assist/provider.js';
 import { openAICompatibleProvider } from './providers/openai-compatible/provider.js';
 import { vertexProvider } from './providers/vertex/provider.js';
 
@@ -13,6 +14,7 @@ export const PROVIDERS = {
   'azure-openai': azureOpenAIProvider,
   anthropic: anthropicProvider,
   gemini: geminiProvider,
+  'gemini-code-assist': geminiCodeAssistProvider,
   bedrock: bedrockProvider,
   vertex: vertexProvider,
   deepseek: openAICompatibleProvider('deepseek'),

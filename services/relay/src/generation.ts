@@ -475,7 +475,7 @@ async function convertedAttempt(
         cause: err,
       });
     }
-    const answer = codec.parseResponse(parsed);
+    const answer = codec.parseResponse(provider.unwrapResponse ? provider.unwrapResponse(parsed) : parsed);
     recordUsage(state, tokenUsage(answer.usage));
     if (job.stream) {
       // The upstream ignored streaming: replay the whole answer as the client's stream.

@@ -89,7 +89,11 @@ export async function sendAttempt(
 
 /** What providers may use besides the call: the clock and the relay's own HTTP client for token exchanges. */
 export function providerDeps(ctx: RelayContext): ProviderDeps {
-  return { now: Date.now, postForm: (url, form, signal) => ctx.upstream.postForm(url, form, signal) };
+  return {
+    now: Date.now,
+    postForm: (url, form, signal) => ctx.upstream.postForm(url, form, signal),
+    postJson: (url, body, headers, signal) => ctx.upstream.postJson(url, body, headers, signal),
+  };
 }
 
 export function markAborted(state: RequestState): null {

@@ -153,6 +153,25 @@ export class UpstreamClient {
     return this.#agent;
   }
 
+  /** A JSON POST whose answer is read whole (provider lookups such as Code Assist's project). */
+  async postJson(
+    url: string,
+    body: unknown,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string }> {
+    const u = new URL(url);
+    const res = await this.#direct().request({
+      origin: u.origin,
+      path: `${u.pathname}${u.search}`,
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+
   /**
    * For calls without an account (token exchanges, model lists): the guarded direct dispatcher when the
    * composition root gave a factory (so the connect-time address policy applies), else the plain Agent.

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OAUTH_PROFILES } from '@switchyard/core';
-import type { MockUpstream } from '@switchyard/mock-upstream';
+import { MOCK_CODE_ASSIST_PROJECT, type MockUpstream } from '@switchyard/mock-upstream';
 import { startMocks, startTestGateway, type KeyView, type TestGateway } from './harness.js';
 
 /**
@@ -120,5 +120,99 @@ describe('OAuth accounts through the relay', () => {
         messages: [{ role: 'user', content: 'x' }],
       }),
     ).rejects.toMatchObject({ status: 503 });
+  });
+});
+
+describe('Gemini Code Assist accounts', () => {
+  let caKey: KeyView;
+
+  /** A Code Assist channel serving `model`, with one Google account signed in through the flow. */
+  async function codeAssistChannel(model: string, options?: Record<string, string>) {
+    const ch = await t.admin<{ id: number }>('POST', '/channels', {
+      name: `code-assist-${model}`,
+      provider: 'gemini-code-assist',
+      base_url: mock.url,
+      models: [model],
+      ...(options === undefined ? {} : { options }),
+    });
+    expect(ch.status, JSON.stringify(ch.body)).toBe(201);
+    const started = await t.admin<{ authorization_url: string }>('POST', '/accounts/oauth/start', {
+      profile: 'google-gemini-cli',
+      channel_id: ch.body.id,
+      client_secret: 'mock-installed-app-secret',
+      authorize_url: `${mock.url}/oauth/authorize`,
+      token_url: `${mock.url}/oauth/token`,
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const redirect = await fetch(started.body.authorization_url, { redirect: 'manual' });
+    const done = await t.admin('POST', '/accounts/oauth/callback', {
+      callback_url: redirect.headers.get('location'),
+    });
+    expect(done.status, JSON.stringify(done.body)).toBe(201);
+  }
+
+  const generate = (model: string, stream: boolean) =>
+    fetch(
+      `${t.gw.url}/v1beta/models/${model}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`,
+      {
+        method: 'POST',
+        headers: { 'x-goog-api-key': caKey.key, 'content-type': 'application/json' },
+        body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hello code assist' }] }] }),
+      },
+    );
+
+  beforeAll(async () => {
+    mock.oauth.failRefresh = false;
+    caKey = (await t.admin<KeyView>('POST', '/keys', { name: 'code-assist' })).body;
+  });
+
+  it("when a Gemini client calls a Code Assist account, then the request goes inside Code Assist's envelope to the account's own project, and the answer comes back unwrapped", async () => {
+    await codeAssistChannel('gemini-2.5-flash');
+    mock.reset();
+    const res = await generate('gemini-2.5-flash', false);
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as {
+      candidates: Array<{ content: { parts: Array<{ text: string }> } }>;
+    };
+    expect(answer.candidates[0]?.content.parts[0]?.text).toBeTruthy();
+    expect(await generate('gemini-2.5-flash', false).then((r) => r.status)).toBe(200);
+    const calls = mock.requests.filter((r) => r.path.startsWith('/v1internal:'));
+    expect(calls.map((r) => r.path)).toEqual([
+      '/v1internal:loadCodeAssist',
+      '/v1internal:generateContent',
+      '/v1internal:generateContent',
+    ]);
+    const sent = calls[1]!;
+    expect(mock.oauth.isValidAccessToken(String(sent.headers.authorization).slice(7))).toBe(true);
+    expect(sent.body).toMatchObject({
+      model: 'gemini-2.5-flash',
+      project: MOCK_CODE_ASSIST_PROJECT,
+      request: { contents: [{ role: 'user', parts: [{ text: 'hello code assist' }] }] },
+    });
+  });
+
+  it('when the client streams, then the Code Assist stream is relayed as plain Gemini chunks', async () => {
+    mock.reset();
+    const res = await generate('gemini-2.5-flash', true);
+    expect(res.status).toBe(200);
+    const chunks = (await res.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) {
+      expect(c).not.toHaveProperty('response');
+      expect(c).toHaveProperty('candidates');
+    }
+    expect(mock.requests.some((r) => r.path === '/v1internal:streamGenerateContent')).toBe(true);
+  });
+
+  it('when the channel names its project, then that project is used and loadCodeAssist is never asked', async () => {
+    await codeAssistChannel('gemini-2.5-pro', { project_id: 'team-billing-project' });
+    mock.reset();
+    expect((await generate('gemini-2.5-pro', false)).status).toBe(200);
+    const calls = mock.requests.filter((r) => r.path.startsWith('/v1internal:'));
+    expect(calls.map((r) => r.path)).toEqual(['/v1internal:generateContent']);
+    expect(calls[0]!.body).toMatchObject({ project: 'team-billing-project' });
   });
 });
