@@ -127,16 +127,8 @@ export class UpstreamClient {
     form: Record<string, string>,
     signal: AbortSignal,
   ): Promise<{ status: number; text: string }> {
-    const u = new URL(url);
-    const res = await this.#direct().request({
-      origin: u.origin,
-      path: `${u.pathname}${u.search}`,
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form).toString(),
-      signal,
-    });
-    return { status: res.statusCode, text: await res.body.text() };
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    return this.#postWhole(url, headers, new URLSearchParams(form).toString(), signal);
   }
 
   #dispatcher(opts: SendOptions | undefined): Dispatcher {
@@ -160,13 +152,28 @@ export class UpstreamClient {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<{ status: number; text: string }> {
+    return this.#postWhole(
+      url,
+      { ...headers, 'content-type': 'application/json' },
+      JSON.stringify(body),
+      signal,
+    );
+  }
+
+  /** A POST without an account (direct, address-guarded), its answer read whole. */
+  async #postWhole(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string }> {
     const u = new URL(url);
     const res = await this.#direct().request({
       origin: u.origin,
       path: `${u.pathname}${u.search}`,
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      headers,
+      body,
       signal,
     });
     return { status: res.statusCode, text: await res.body.text() };
