@@ -20,12 +20,7 @@ import {
   type UpstreamCodec,
 } from '@switchyard/providers';
 import type { StoredAccount, StoredChannel } from './channel-repository.js';
-import {
-  hostRefusal,
-  UpstreamAddressRefusedError,
-  type DispatcherFor,
-  type UpstreamPolicy,
-} from './upstream-policy.js';
+import { hostRefusal, type DispatcherFor, type UpstreamPolicy } from './upstream-policy.js';
 
 /** How one account answered a test request. Never carries a credential. */
 export interface AccountTestResult {
@@ -345,8 +340,11 @@ class TestRun {
         `The upstream did not answer within ${this.timeoutMs / 1000} s.`,
       );
     }
-    const refused = findCause(err, UpstreamAddressRefusedError);
-    if (refused !== undefined) return new TestFailure('upstream_address_refused', refused.message);
+    // The outbound dispatchers' address guard refused the connection (it may sit in a cause chain).
+    const refused = findCause(err, GatewayError);
+    if (refused?.code === 'upstream_address_refused') {
+      return new TestFailure('upstream_address_refused', refused.message);
+    }
     if (err instanceof GatewayError) {
       const upstreamStatus = (err as { upstreamStatus?: unknown }).upstreamStatus;
       return new TestFailure(

@@ -19,12 +19,7 @@ import { OAuthStateRepository } from './oauth-state-repository.js';
 import { ProxyRepository } from './proxy-repository.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
 import { UsageQuery } from './usage-query.js';
-import {
-  DEFAULT_UPSTREAM_POLICY,
-  UpstreamDispatchers,
-  type DispatcherFor,
-  type UpstreamPolicy,
-} from './upstream-policy.js';
+import { DEFAULT_UPSTREAM_POLICY, type DispatcherFor, type UpstreamPolicy } from './upstream-policy.js';
 
 export interface ControlPlaneOptions {
   /** The database, with migrations already applied by the caller (who also closes it). */
@@ -48,8 +43,11 @@ export interface ControlPlaneOptions {
   upstreamPolicy?: UpstreamPolicy;
   /** Between two recovery-probe rounds over auto-disabled accounts; default 5 min, 0 = off. */
   accountProbeIntervalMs?: number;
-  /** The control plane's own outbound dispatchers (channel tests, probes); default: UpstreamDispatchers. */
-  dispatcherFor?: DispatcherFor;
+  /**
+   * The control plane's outbound dispatchers (channel tests, probes, OAuth token requests): the
+   * composition root passes the adapters' address-guarded, proxy-aware OutboundDispatchers.
+   */
+  dispatcherFor: DispatcherFor;
   /** Between two OAuth refresh ticks; default 30 s, 0 = off (oauthRefresher.refreshNow() still works). */
   oauthRefreshIntervalMs?: number;
   /** Calls OAuth token endpoints; default: undici through `dispatcherFor` (the account's proxy). */
@@ -79,7 +77,6 @@ export class ControlPlane {
   readonly #opts: ControlPlaneOptions;
   readonly #now: () => number;
   readonly #upstreamPolicy: UpstreamPolicy;
-  readonly #dispatchers: UpstreamDispatchers;
   readonly #dispatcherFor: DispatcherFor;
   readonly #tester: ChannelTester;
   readonly #oauthTokens: OAuthTokenClient;
@@ -97,8 +94,7 @@ export class ControlPlane {
     this.configSource = this.#source;
     this.#builder = new SnapshotBuilder(opts.db, opts.secretBox, opts.logger);
     this.#upstreamPolicy = opts.upstreamPolicy ?? DEFAULT_UPSTREAM_POLICY;
-    this.#dispatchers = new UpstreamDispatchers(this.#upstreamPolicy);
-    this.#dispatcherFor = opts.dispatcherFor ?? this.#dispatchers.dispatcherFor;
+    this.#dispatcherFor = opts.dispatcherFor;
     this.#tester = new ChannelTester({
       db: opts.db,
       secretBox: opts.secretBox,
@@ -193,7 +189,6 @@ export class ControlPlane {
     this.#closed = true;
     await this.#queue;
     this.#source.close();
-    await this.#dispatchers.close();
   }
 
   #rebuild(): Promise<ConfigSnapshot> {

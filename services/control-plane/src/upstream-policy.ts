@@ -1,6 +1,5 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIPv4, isIPv6, type LookupFunction } from 'node:net';
-import { Agent, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'undici';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Dispatcher } from 'undici';
 import { classifyAddress, type AddressClass } from '@switchyard/core';
 
 /** Address classes an operator may open to upstream connections; every other non-public class is always refused. */
@@ -37,7 +36,7 @@ const ALWAYS_REFUSED: Readonly<Record<Exclude<AddressClass, 'public' | UpstreamA
  * Why `url.hostname` (an IP literal as WHATWG URL normalised it, `[...]` for IPv6, or a name) is refused
  * under `policy`, or null when it may be used. Names are not resolved: only `localhost`, `*.localhost`
  * (loopback by RFC 6761) and the metadata names are judged by name; everything else a name reaches is
- * checked where the connection is made (`policyLookup`).
+ * checked where the connection is made (the OutboundDispatchers the composition root passes in).
  */
 export function hostRefusal(hostname: string, policy: UpstreamPolicy): string | null {
   const host = hostname.toLowerCase().replace(/\.$/, '');
@@ -46,11 +45,6 @@ export function hostRefusal(hostname: string, policy: UpstreamPolicy): string | 
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (!isIPv4(bare) && !isIPv6(bare.split('%')[0] ?? '')) return null;
   return classRefusal(classifyAddress(bare), policy);
-}
-
-/** Why a resolved address is refused under `policy`, or null when it may be connected to. */
-export function addressRefusal(address: string, policy: UpstreamPolicy): string | null {
-  return classRefusal(classifyAddress(address), policy);
 }
 
 function classRefusal(cls: AddressClass, policy: UpstreamPolicy): string | null {
@@ -102,115 +96,10 @@ export function checkUpstreamUrl(input: string, policy: UpstreamPolicy): Upstrea
   };
 }
 
-/** Thrown (as the socket's error) when a host name resolves to an address the policy refuses. */
-export class UpstreamAddressRefusedError extends Error {
-  readonly code = 'upstream_address_refused';
-
-  constructor(hostname: string, reason: string) {
-    super(`Upstream host '${hostname}' resolves to a refused address: it ${reason}.`);
-    this.name = 'UpstreamAddressRefusedError';
-  }
-}
-
-type AllLookup = (
-  hostname: string,
-  options: { all: true; family?: number },
-  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
-) => void;
-
 /**
- * A `net.connect` lookup that resolves every address of the host and fails the connection when any of
- * them is refused by `policy` (fail closed: a name with one metadata address among public ones is
- * refused). The connection then goes to an address that was checked, so DNS rebinding between the
- * check and the connect cannot redirect it.
- */
-export function policyLookup(policy: UpstreamPolicy, resolve: AllLookup = dnsLookup): LookupFunction {
-  return ((hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback) => {
-    resolve(hostname, { all: true, ...(options.family ? { family: options.family } : {}) }, (err, all) => {
-      if (err !== null) {
-        callback(err, options.all === true ? [] : '', 0);
-        return;
-      }
-      for (const a of all) {
-        const reason = addressRefusal(a.address, policy);
-        if (reason !== null) {
-          callback(new UpstreamAddressRefusedError(hostname, reason), options.all === true ? [] : '', 0);
-          return;
-        }
-      }
-      const first = all[0];
-      if (options.all === true) callback(null, all);
-      else if (first === undefined) callback(noAddress(hostname), '', 0);
-      else callback(null, first.address, first.family);
-    });
-  }) as LookupFunction;
-}
-
-type LookupCallback = (
-  err: NodeJS.ErrnoException | null,
-  address: string | LookupAddress[],
-  family?: number,
-) => void;
-
-function noAddress(hostname: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-}
-
-/**
- * The undici dispatcher the control plane's own upstream calls (channel tests, recovery probes) go
- * through: for an account's proxy URL (credentials included) or null for a direct connection. The
- * function owns what it returns; callers never close it.
+ * The undici dispatcher the control plane's own upstream calls (channel tests, recovery probes, OAuth
+ * token requests) go through: for an account's proxy URL (credentials included) or null for a direct
+ * connection. The composition root passes the adapters' OutboundDispatchers, which check every
+ * resolved address against the policy when connecting; it owns what it returns, callers never close it.
  */
 export type DispatcherFor = (proxyUrl: string | null) => Dispatcher;
-
-/** Why 10 s: a TCP/TLS handshake that takes longer than that is a dead or filtered host. */
-const CONNECT_TIMEOUT_MS = 10_000;
-
-/**
- * The default DispatcherFor: one dispatcher per proxy URL, made on first use and kept until close().
- * Direct connections resolve names through `policyLookup`, so a name that resolves to a refused
- * address is never connected to; http(s) proxies use undici's ProxyAgent (CONNECT tunnels), socks5 and
- * socks5h proxies its Socks5ProxyAgent (the proxy resolves the upstream's name). A proxy's own user
- * name and password come from its URL.
- */
-export class UpstreamDispatchers {
-  readonly #policy: UpstreamPolicy;
-  readonly #byProxy = new Map<string, Dispatcher>();
-  #direct: Dispatcher | null = null;
-
-  constructor(policy: UpstreamPolicy) {
-    this.#policy = policy;
-  }
-
-  readonly dispatcherFor: DispatcherFor = (proxyUrl) => {
-    if (proxyUrl === null) {
-      this.#direct ??= new Agent({
-        connect: { timeout: CONNECT_TIMEOUT_MS, lookup: policyLookup(this.#policy) },
-      });
-      return this.#direct;
-    }
-    let dispatcher = this.#byProxy.get(proxyUrl);
-    if (dispatcher === undefined) {
-      dispatcher = proxyDispatcher(proxyUrl);
-      this.#byProxy.set(proxyUrl, dispatcher);
-    }
-    return dispatcher;
-  };
-
-  async close(): Promise<void> {
-    const all = [...this.#byProxy.values(), ...(this.#direct === null ? [] : [this.#direct])];
-    this.#byProxy.clear();
-    this.#direct = null;
-    await Promise.allSettled(all.map((d) => d.close()));
-  }
-}
-
-function proxyDispatcher(proxyUrl: string): Dispatcher {
-  const url = new URL(proxyUrl);
-  if (url.protocol === 'socks5:' || url.protocol === 'socks5h:') {
-    // undici sends the upstream's host name to the proxy either way, which is what socks5h asks for.
-    url.protocol = 'socks5:';
-    return new Socks5ProxyAgent(url);
-  }
-  return new ProxyAgent({ uri: url.href, connect: { timeout: CONNECT_TIMEOUT_MS } });
-}

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OutboundDispatchers } from '@switchyard/adapters';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { AccountProbe } from '../src/account-probe.js';
 import { AccountStatusService } from '../src/account-status.js';
 import { ChannelRepository } from '../src/channel-repository.js';
 import { ChannelTester } from '../src/channel-tester.js';
-import { UpstreamDispatchers } from '../src/upstream-policy.js';
 import { type AdminHarness, channelBody, obj, startAdminHarness } from './admin-harness.js';
 
 const GOOD_KEY = 'sk-probe-good-key-0123456789';
@@ -124,7 +124,7 @@ describe('AccountProbe', () => {
         },
       }),
     );
-    const dispatchers = new UpstreamDispatchers({ allow: ['loopback'] });
+    const dispatchers = new OutboundDispatchers({ policy: { allow: ['loopback'] } });
     const publishes: number[] = [];
     const publish = async () => {
       publishes.push(Date.now());
@@ -136,7 +136,7 @@ describe('AccountProbe', () => {
         db: h.db,
         secretBox: h.secretBox,
         policy: { allow: ['loopback'] },
-        dispatcherFor: dispatchers.dispatcherFor,
+        dispatcherFor: (proxyUrl) => dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: 10_000 }),
         logger,
         now: Date.now,
       }),

@@ -10,7 +10,7 @@ import {
   type UnknownRow,
 } from 'kysely';
 import { pino } from 'pino';
-import { createMysqlDialect, createNodeSqliteDialect } from '@switchyard/adapters';
+import { createMysqlDialect, createNodeSqliteDialect, OutboundDispatchers } from '@switchyard/adapters';
 import {
   type CoordinationStore,
   type DB,
@@ -83,12 +83,15 @@ export async function startAdminHarness(
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
   const clock = { now: Date.parse('2026-01-02T03:04:05.000Z') };
+  // The gateway's own outbound dispatchers, as the composition roots pass them (the mocks are on loopback).
+  const dispatchers = new OutboundDispatchers({ policy: { allow: ['loopback'] } });
   const controlPlane = new ControlPlane({
     db: opts.queryDelayMs === undefined ? db : db.withPlugin(new SlowQueriesPlugin(opts.queryDelayMs)),
     secretBox,
     adminTokenHash: hashKey(adminToken),
     logger,
     now: () => clock.now,
+    dispatcherFor: (proxyUrl) => dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: 10_000 }),
     ...(opts.coordination !== undefined && { coordination: opts.coordination }),
   });
   await controlPlane.start();
@@ -132,6 +135,7 @@ export async function startAdminHarness(
     async close() {
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
       await controlPlane.close();
+      await dispatchers.close();
       await db.destroy();
     },
   };

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OutboundDispatchers } from '@switchyard/adapters';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { ChannelRepository } from '../src/channel-repository.js';
 import { ChannelTester } from '../src/channel-tester.js';
@@ -259,6 +260,32 @@ describe('ChannelTester', () => {
     if (channel === undefined) throw new Error('channel not stored');
     return { channel, account: channel.accounts[0]! };
   }
+
+  it('when the upstream name resolves to an address the connect-time guard refuses, then the result says upstream_address_refused', async () => {
+    const res = await h.call('POST', '/channels', {
+      json: channelBody({
+        base_url: `http://upstream.example.test:${new URL(mock.url).port}/v1`,
+        models: ['gpt-4o-mini'],
+        accounts: [{ api_key: KEY }],
+      }),
+    });
+    const channel = await new ChannelRepository(h.db).get(obj(res.body).id as number);
+    // The name passes the save-time check (names are not resolved there); it resolves to loopback,
+    // which these dispatchers do not allow.
+    const guarded = new OutboundDispatchers({
+      policy: { allow: [] },
+      lookup: async () => [{ address: '127.0.0.1', family: 4 }],
+    });
+    try {
+      const result = await tester({ allow: [] }, (proxyUrl) =>
+        guarded.dispatcherFor({ proxyUrl, connectTimeoutMs: 5_000 }),
+      ).testAccount(channel!, channel!.accounts[0]!, 'gpt-4o-mini');
+      expect(result).toMatchObject({ ok: false, status: null, error: { code: 'upstream_address_refused' } });
+      expect(mock.requests).toHaveLength(0);
+    } finally {
+      await guarded.close();
+    }
+  });
 
   it('when the policy does not allow the upstream host, then the test fails before connecting', async () => {
     const { channel, account } = await storedChannel();

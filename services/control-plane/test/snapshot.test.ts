@@ -264,13 +264,25 @@ describe('config snapshot with slow database reads', () => {
 });
 
 describe('ControlPlane lifecycle', () => {
+  /** These tests make no upstream calls: a dispatcher asked for anyway is a failure. */
+  const noUpstream = (): never => {
+    throw new Error('this test makes no upstream calls');
+  };
+
   async function makeControlPlane(adminTokenHash = hashKey('t')) {
     const db = new Kysely<DB>({ dialect: createNodeSqliteDialect(':memory:') });
     await migrateToLatest(db);
     const logger = pino({ level: 'silent' });
     return {
       db,
-      make: () => new ControlPlane({ db, secretBox: new SecretBox(randomBytes(32)), adminTokenHash, logger }),
+      make: () =>
+        new ControlPlane({
+          db,
+          secretBox: new SecretBox(randomBytes(32)),
+          adminTokenHash,
+          logger,
+          dispatcherFor: noUpstream,
+        }),
     };
   }
 
@@ -293,6 +305,7 @@ describe('ControlPlane lifecycle', () => {
           secretBox: new SecretBox(randomBytes(32)),
           adminTokenHash: 'plain-token',
           logger: pino({ level: 'silent' }),
+          dispatcherFor: noUpstream,
         }),
     ).toThrow(/adminTokenHash/);
     await db.destroy();

@@ -5,7 +5,7 @@ import express from 'express';
 import { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMysqlDialect } from '@switchyard/adapters';
+import { createMysqlDialect, OutboundDispatchers } from '@switchyard/adapters';
 import { ControlPlane } from '@switchyard/control-plane';
 import { type DB, generateToken, hashKey, migrateToLatest, SecretBox } from '@switchyard/core';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
@@ -17,6 +17,8 @@ import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
  * token works once and a second use would kill the account.
  */
 const ACCOUNTS = 5;
+/** The replicas' outbound dispatchers, as the composition roots pass them (the mock is on loopback). */
+const dispatchers = new OutboundDispatchers({ policy: { allow: ['loopback'] } });
 const ROUNDS = 3;
 /** Why 200 ms: slow enough that refreshes of both replicas overlap in time, fast enough for a test. */
 const TOKEN_DELAY_MS = 200;
@@ -43,6 +45,7 @@ async function startReplica(): Promise<Replica> {
     secretBox,
     adminTokenHash: hashKey(adminToken),
     logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
+    dispatcherFor: (proxyUrl) => dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: 10_000 }),
     // The test drives the ticks itself.
     oauthRefreshIntervalMs: 0,
     accountProbeIntervalMs: 0,
@@ -117,6 +120,7 @@ afterAll(async () => {
     await r.cp.close();
     await r.db.destroy();
   }
+  await dispatchers.close();
   await mock?.close();
   await database?.drop();
 });
