@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '@switchyard/core';
-import { toAccount, type StoredAccount } from './channel-repository.js';
+import { AccountRepository } from './account-repository.js';
+import type { StoredAccount } from './channel-repository.js';
 import { assignProxy, type ProxyChoice } from './proxy-assignment.js';
 
 /** An enabled OAuth account with a known expiry, as the refresher scans them. */
@@ -22,9 +23,8 @@ export class OAuthAccountRepository {
     this.#db = db;
   }
 
-  async get(id: number): Promise<StoredAccount | undefined> {
-    const row = await this.#db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
-    return row === undefined ? undefined : toAccount(row);
+  get(id: number): Promise<StoredAccount | undefined> {
+    return new AccountRepository(this.#db).get(id);
   }
 
   /** Enabled OAuth accounts with an expiry whose lease is free at `now`, soonest expiry first. */

@@ -125,23 +125,3 @@ export function resolveFaults(
   if (fromHeaders === null && fromBody === null) return instance ?? {};
   return { ...instance, ...fromHeaders, ...fromBody };
 }
-
-/**
- * The credential a request presents, however its API carries it (`Authorization: Bearer`, `x-api-key`,
- * `api-key`, `x-goog-api-key`, `?key=`), for faults keyed by credential; null when it presents none.
- * Bedrock's SigV4 requests are keyed by their access key id.
- */
-export function presentedCredential(headers: IncomingHttpHeaders, query: URLSearchParams): string | null {
-  const auth = headerValue(headers, 'authorization');
-  if (auth !== undefined) {
-    const sigv4 = /Credential=([^/]+)\//.exec(auth);
-    if (sigv4 !== null) return sigv4[1]!;
-    if (auth.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
-  }
-  return (
-    headerValue(headers, 'x-api-key') ??
-    headerValue(headers, 'api-key') ??
-    headerValue(headers, 'x-goog-api-key') ??
-    query.get('key')
-  );
-}

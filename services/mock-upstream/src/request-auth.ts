@@ -39,6 +39,23 @@ function bearerToken(headers: IncomingHttpHeaders): string | null {
   return auth.slice(7).trim();
 }
 
+/**
+ * The credential a request presents, however its API carries it (`Authorization: Bearer`, `x-api-key`,
+ * `api-key`, `x-goog-api-key`, `?key=`), for faults keyed by credential; null when it presents none.
+ * Bedrock's SigV4 requests are keyed by their access key id.
+ */
+export function presentedCredential(headers: IncomingHttpHeaders, query: URLSearchParams): string | null {
+  const sigv4 = /Credential=([^/]+)\//.exec(header(headers, 'authorization') ?? '');
+  if (sigv4 !== null) return sigv4[1]!;
+  return (
+    bearerToken(headers) ??
+    header(headers, 'x-api-key') ??
+    header(headers, 'api-key') ??
+    header(headers, 'x-goog-api-key') ??
+    query.get('key')
+  );
+}
+
 function keyMatches(headers: IncomingHttpHeaders, key: string): boolean {
   return bearerToken(headers) === key || header(headers, 'x-api-key') === key;
 }
