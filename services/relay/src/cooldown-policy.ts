@@ -1,4 +1,4 @@
-import { headerValue, retryAfterMs } from './upstream-attempt.js';
+import { headerValue } from './header-value.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -71,4 +71,14 @@ export function goDuration(s: string | undefined): number | null {
     consumed += m[0].length;
   }
   return consumed === s.length ? Math.round(total) : null;
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds; null when absent or unparsable. */
+export function retryAfterMs(v: string | string[] | undefined, now = Date.now()): number | null {
+  const s = headerValue(v);
+  if (s === undefined) return null;
+  const secs = Number(s);
+  if (Number.isFinite(secs) && secs >= 0) return Math.round(secs * 1000);
+  const at = Date.parse(s);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }

@@ -39,10 +39,10 @@ import { inlineImages } from './image-inliner.js';
 import { writeWithBackpressure } from './response-writer.js';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from './upstream-client.js';
 import { BREAKER_OPEN, type FailureKind, type Verdict } from './account-health.js';
+import { headerValue } from './header-value.js';
 import type { RequestState } from './request-state.js';
 import {
   TIMEOUT,
-  headerValue,
   markAborted,
   providerDeps,
   sendAttempt,

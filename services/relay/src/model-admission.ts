@@ -9,7 +9,7 @@ import {
 import { parseJsonObject, readBody } from './body-reader.js';
 import type { RelayContext } from './relay-context.js';
 import type { RequestState } from './request-state.js';
-import { headerValue } from './upstream-attempt.js';
+import { headerValue } from './header-value.js';
 
 /** A request for a model that the caller may use and some channel serves. */
 export interface AdmittedRequest {

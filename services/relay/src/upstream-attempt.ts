@@ -113,17 +113,3 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     }),
   ]).finally(() => clearTimeout(timer));
 }
-
-export function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Retry-After as seconds or an HTTP date, in milliseconds; null when absent or unparsable. */
-export function retryAfterMs(v: string | string[] | undefined, now = Date.now()): number | null {
-  const s = headerValue(v);
-  if (s === undefined) return null;
-  const secs = Number(s);
-  if (Number.isFinite(secs) && secs >= 0) return Math.round(secs * 1000);
-  const at = Date.parse(s);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
