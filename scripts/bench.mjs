@@ -172,9 +172,28 @@ async function provision(adminBase, mockUrl) {
     models: ['claude-bench'],
     accounts: [{ api_key: 'sk-ant-bench-1' }, { api_key: 'sk-ant-bench-2' }],
   });
+  // A key with a quota and rate limits far above the load, so every request runs the whole
+  // admission path (tokenizer, hold, windows, release) and none is refused.
+  const limited = await adminCall(adminBase, '/keys', {
+    name: 'bench-limited',
+    quota: '1000000',
+    rpm_limit: 100_000_000,
+    tpm_limit: 2_000_000_000,
+    concurrency_limit: 10_000,
+  });
+  // Created last: once a relay knows this key, it knows the limited one too.
   const { key } = await adminCall(adminBase, '/keys', { name: 'bench' });
-  return { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  LIMITED_HEADERS.set(headers, {
+    'content-type': 'application/json',
+    authorization: `Bearer ${limited.key}`,
+  });
+  return headers;
 }
+
+/** Each gateway's plain key headers → the headers of its key with quota and limits. */
+const LIMITED_HEADERS = new WeakMap();
+const headersFor = (x, headers) => (x.limited ? LIMITED_HEADERS.get(headers) : headers);
 
 async function waitForKey(relayUrl, headers) {
   const until = Date.now() + 10_000;
@@ -191,6 +210,13 @@ const SCENARIOS = [
   { id: 'c1', name: 'chat, non-streaming', concurrency: 1, opts: { payload: body } },
   { id: 'c16', name: 'chat, non-streaming', concurrency: 16, opts: { payload: body } },
   { id: 'c64', name: 'chat, non-streaming', concurrency: 64, opts: { payload: body } },
+  {
+    id: 'limited',
+    name: 'chat, non-streaming, key with quota + RPM/TPM/concurrency limits',
+    concurrency: 16,
+    limited: true,
+    opts: { payload: body },
+  },
   {
     id: 'stream',
     name: 'chat, streaming (20 chunks): time to first byte',
@@ -298,7 +324,7 @@ async function startDistributed(mockUrl) {
 async function main() {
   const node = process.execPath;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
-  const only = new Set((process.env.BENCH_ONLY ?? 'c1,c16,c64,stream,conv-a2o,conv-o2a').split(','));
+  const only = new Set((process.env.BENCH_ONLY ?? 'c1,c16,c64,limited,stream,conv-a2o,conv-o2a').split(','));
   const scenarios = SCENARIOS.filter((x) => only.has(x.id));
   const distributed = process.env.BENCH_DISTRIBUTED !== '0';
   const mock = await start(
@@ -343,7 +369,7 @@ async function main() {
         const r = await load(`${gw.url}${x.path ?? '/v1/chat/completions'}`, {
           concurrency: x.concurrency,
           seconds: SECONDS,
-          headers,
+          headers: headersFor(x, headers),
           ...x.opts,
         });
         results.get(x.id).aio = r;
@@ -362,7 +388,7 @@ async function main() {
           const r = await load(`${d.relay.url}${x.path ?? '/v1/chat/completions'}`, {
             concurrency: x.concurrency,
             seconds: SECONDS,
-            headers: d.headers,
+            headers: headersFor(x, d.headers),
             ...x.opts,
           });
           results.get(x.id).dist = r;

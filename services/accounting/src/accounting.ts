@@ -54,7 +54,7 @@ export class Accounting {
         this.#writeSeconds.observe((performance.now() - t0) / 1000);
         for (const e of events) {
           this.#logger.debug(
-            { request_id: e.requestId, key_id: e.keyId, total_tokens: e.totalTokens },
+            { request_id: e.requestId, key_id: e.keyId, total_tokens: e.totalTokens, cost_nano: e.costNano },
             'usage recorded',
           );
         }

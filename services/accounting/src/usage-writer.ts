@@ -1,10 +1,14 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, NewUsageLogRow, UsageDailyTable, UsageEvent } from '@switchyard/core';
 
 /**
- * Writes usage events to `usage_logs` exactly once per request id. Portable across SQLite and MySQL:
- * ids already present are filtered out inside the transaction, and a concurrent writer that wins a
- * race makes the unique index fail the batch, which the bus then redelivers and this filter skips.
+ * Writes usage events to `usage_logs` exactly once per request id and settles them: in the same
+ * transaction as the new rows, each row's cost is added to its key's and its user's `used_nano`
+ * and to `usage_daily`, so the ledger, the balances and the aggregates can never disagree.
+ *
+ * Portable across SQLite and MySQL: ids already present are filtered out inside the transaction, and
+ * a concurrent writer that wins a race makes the unique index fail the batch, which the bus then
+ * redelivers and this filter skips. A redelivered event therefore changes nothing, balances included.
  */
 export class UsageWriter {
   readonly #db: Kysely<DB>;
@@ -28,6 +32,7 @@ export class UsageWriter {
       if (unique.size === 0) return 0;
       const fresh = [...unique.values()];
       await trx.insertInto('usage_logs').values(fresh.map(toRow)).execute();
+      await settle(trx, fresh);
       await addToDaily(trx, fresh, Date.now());
       return unique.size;
     });
@@ -39,6 +44,7 @@ function toRow(e: UsageEvent): NewUsageLogRow {
     request_id: e.requestId,
     client_request_id: e.clientRequestId,
     key_id: e.keyId,
+    user_id: e.userId,
     channel_id: e.channelId,
     account_id: e.accountId,
     model: e.model.slice(0, 191),
@@ -48,6 +54,8 @@ function toRow(e: UsageEvent): NewUsageLogRow {
     total_tokens: e.totalTokens,
     cached_tokens: e.cachedTokens,
     reasoning_tokens: e.reasoningTokens,
+    cost_nano: e.costNano,
+    partial: e.partial ? 1 : 0,
     status: e.status,
     http_status: e.httpStatus,
     latency_ms: e.latencyMs,
@@ -57,8 +65,65 @@ function toRow(e: UsageEvent): NewUsageLogRow {
   };
 }
 
+/** What one batch adds to one key's or user's balance. */
+interface Charge {
+  costNano: number;
+  /** The newest request time among the batch's rows for this key or user. */
+  lastUsedAt: number;
+}
+
+function addCharge(charges: Map<number, Charge>, id: number, e: UsageEvent): void {
+  const c = charges.get(id);
+  if (c === undefined) charges.set(id, { costNano: e.costNano, lastUsedAt: e.createdAt });
+  else {
+    c.costNano += e.costNano;
+    c.lastUsedAt = Math.max(c.lastUsedAt, e.createdAt);
+  }
+}
+
+/**
+ * Adds the new rows' cost to `api_keys.used_nano` and `users.used_nano`, one relative UPDATE per key
+ * and per user of the batch (never read-modify-write, so concurrent writers cannot lose an amount),
+ * and moves `last_used_at` forward only. Rows of a deleted key or user still count in the ledger;
+ * their UPDATE simply matches nothing. Ids are updated in ascending order so two writers lock the
+ * same rows in the same order and cannot deadlock each other on MySQL.
+ */
+async function settle(trx: Transaction<DB>, events: readonly UsageEvent[]): Promise<void> {
+  const keys = new Map<number, Charge>();
+  const users = new Map<number, Charge>();
+  for (const e of events) {
+    addCharge(keys, e.keyId, e);
+    if (e.userId !== null) addCharge(users, e.userId, e);
+  }
+  for (const [id, c] of [...keys].sort(([a], [b]) => a - b)) {
+    await trx
+      .updateTable('api_keys')
+      .set((eb) => ({
+        used_nano: eb('used_nano', '+', c.costNano),
+        last_used_at: laterOf(c.lastUsedAt),
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+  for (const [id, c] of [...users].sort(([a], [b]) => a - b)) {
+    await trx
+      .updateTable('users')
+      .set((eb) => ({
+        used_nano: eb('used_nano', '+', c.costNano),
+        last_used_at: laterOf(c.lastUsedAt),
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+}
+
+/** `greatest(last_used_at, at)` treating NULL as "never", spelled portably (SQLite has no GREATEST). */
+function laterOf(at: number) {
+  return sql<number>`case when last_used_at is null or last_used_at < ${at} then ${at} else last_used_at end`;
+}
+
 /** One `usage_daily` row's key and the amounts a batch adds to it. */
-type DailyTotals = Omit<UsageDailyTable, 'updated_at'>;
+type DailyTotals = Omit<UsageDailyTable, 'updated_at' | 'cost_nano'> & { cost_nano: number };
 
 /**
  * Adds the batch's new rows to `usage_daily` in the same transaction, so the aggregates can never
@@ -87,6 +152,7 @@ async function addToDaily(trx: Transaction<DB>, events: readonly UsageEvent[], n
         cached_tokens: 0,
         reasoning_tokens: 0,
         latency_ms_sum: 0,
+        cost_nano: 0,
       };
       groups.set(id, g);
     }
@@ -98,8 +164,10 @@ async function addToDaily(trx: Transaction<DB>, events: readonly UsageEvent[], n
     g.cached_tokens += e.cachedTokens;
     g.reasoning_tokens += e.reasoningTokens;
     g.latency_ms_sum += e.latencyMs;
+    g.cost_nano += e.costNano;
   }
-  for (const g of groups.values()) {
+  // Sorted for the same reason as the balances: concurrent writers take row locks in one order.
+  for (const [, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const updated = await trx
       .updateTable('usage_daily')
       .set((eb) => ({
@@ -111,6 +179,7 @@ async function addToDaily(trx: Transaction<DB>, events: readonly UsageEvent[], n
         cached_tokens: eb('cached_tokens', '+', g.cached_tokens),
         reasoning_tokens: eb('reasoning_tokens', '+', g.reasoning_tokens),
         latency_ms_sum: eb('latency_ms_sum', '+', g.latency_ms_sum),
+        cost_nano: eb('cost_nano', '+', g.cost_nano),
         updated_at: now,
       }))
       .where('day', '=', g.day)

@@ -8,9 +8,22 @@ import { createNodeSqliteDialect, NatsUsageBus, UsageSpool } from '@switchyard/a
 import { type DB, migrateToLatest, type UsageEvent } from '@switchyard/core';
 import { UsageWriter } from '@switchyard/accounting';
 import { deleteNatsStreams, natsTestNames, NATS_TEST_URL } from '../../adapters/test/nats-test-streams.js';
+import { insertKey, keyBalance } from './ledger-fixtures.js';
 
-/** A usage event as a relay from before `cachedTokens`/`reasoningTokens` encoded it. */
-function legacyEvent(requestId: string): Omit<UsageEvent, 'cachedTokens' | 'reasoningTokens'> {
+/** Fields relays added over time: an event from before them lacks all of them. */
+type LaterFields = 'cachedTokens' | 'reasoningTokens' | 'userId' | 'costNano' | 'partial';
+
+/** What a later field decodes to when an older relay did not write it. */
+const DEFAULTS: Pick<UsageEvent, LaterFields> = {
+  cachedTokens: 0,
+  reasoningTokens: 0,
+  userId: null,
+  costNano: 0,
+  partial: false,
+};
+
+/** A usage event as a relay from before `cachedTokens`/`reasoningTokens` (and users and costs) encoded it. */
+function legacyEvent(requestId: string): Omit<UsageEvent, LaterFields> {
   return {
     requestId,
     clientRequestId: null,
@@ -31,6 +44,9 @@ function legacyEvent(requestId: string): Omit<UsageEvent, 'cachedTokens' | 'reas
   };
 }
 
+/** How a legacy event's later fields land in its row. */
+const LEGACY_COLUMNS = { cached_tokens: 0, reasoning_tokens: 0, user_id: null, cost_nano: 0, partial: 0 };
+
 const streams: string[] = [];
 afterAll(() => deleteNatsStreams(streams));
 
@@ -43,6 +59,8 @@ describe('usage events from older relays', () => {
     db = new Kysely<DB>({ dialect: createNodeSqliteDialect(':memory:') });
     await migrateToLatest(db);
     writer = new UsageWriter(db);
+    // Key 1, which every legacy event names.
+    expect(await insertKey(db, 1)).toBe(1);
     dir = mkdtempSync(path.join(tmpdir(), 'switchyard-legacy-spool-'));
   });
   afterEach(async () => {
@@ -53,7 +71,15 @@ describe('usage events from older relays', () => {
   async function ledger(): Promise<Array<Record<string, unknown>>> {
     return db
       .selectFrom('usage_logs')
-      .select(['request_id', 'prompt_tokens', 'cached_tokens', 'reasoning_tokens'])
+      .select([
+        'request_id',
+        'prompt_tokens',
+        'cached_tokens',
+        'reasoning_tokens',
+        'user_id',
+        'cost_nano',
+        'partial',
+      ])
       .orderBy('request_id')
       .execute();
   }
@@ -62,16 +88,12 @@ describe('usage events from older relays', () => {
     writeFileSync(path.join(dir, 'spool-000000000001.jsonl'), `${JSON.stringify(legacyEvent('req-old'))}\n`);
     const { spool, recovered } = UsageSpool.open({ dir });
     try {
-      expect(recovered.map((r) => r.event)).toEqual([
-        { ...legacyEvent('req-old'), cachedTokens: 0, reasoningTokens: 0 },
-      ]);
+      expect(recovered.map((r) => r.event)).toEqual([{ ...legacyEvent('req-old'), ...DEFAULTS }]);
       expect(await writer.write(recovered.map((r) => r.event))).toBe(1);
     } finally {
       spool.close();
     }
-    expect(await ledger()).toEqual([
-      { request_id: 'req-old', prompt_tokens: 9, cached_tokens: 0, reasoning_tokens: 0 },
-    ]);
+    expect(await ledger()).toEqual([{ request_id: 'req-old', prompt_tokens: 9, ...LEGACY_COLUMNS }]);
     const daily = await db.selectFrom('usage_daily').select(['cached_tokens', 'reasoning_tokens']).execute();
     expect(daily).toEqual([{ cached_tokens: 0, reasoning_tokens: 0 }]);
   });
@@ -93,10 +115,10 @@ describe('usage events from older relays', () => {
       });
       await vi.waitFor(() => expect(handled).toHaveLength(1), { timeout: 10_000, interval: 20 });
 
-      expect(handled[0]).toEqual({ ...legacyEvent('req-queued'), cachedTokens: 0, reasoningTokens: 0 });
-      expect(await ledger()).toEqual([
-        { request_id: 'req-queued', prompt_tokens: 9, cached_tokens: 0, reasoning_tokens: 0 },
-      ]);
+      expect(handled[0]).toEqual({ ...legacyEvent('req-queued'), ...DEFAULTS });
+      expect(await ledger()).toEqual([{ request_id: 'req-queued', prompt_tokens: 9, ...LEGACY_COLUMNS }]);
+      // The key exists; a legacy event carries no cost, so nothing is charged, but the key was used.
+      expect(await keyBalance(db, 1)).toEqual({ used_nano: 0, last_used_at: legacyEvent('x').createdAt });
     } finally {
       await bus.close();
       await nc.close();

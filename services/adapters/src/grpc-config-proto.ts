@@ -9,8 +9,11 @@ import {
   type BreakerSettings,
   type Channel,
   type ConfigSnapshot,
+  type GroupRecord,
   type KeyRecord,
+  type ModelPrice,
   type ProviderId,
+  type UserRecord,
 } from '@switchyard/core';
 
 /** proto/switchyard/v1/config.proto, found from both src/ (tests) and dist/ (built): same depth. */
@@ -71,6 +74,41 @@ export interface SnapshotMessage {
     group: string;
     pinned_channel_id?: number;
     excluded_channel_ids?: number[];
+    user_id?: number;
+    quota_nano?: number;
+    has_quota?: boolean;
+    used_nano?: number;
+    ip_allowlist?: string[];
+    restricted_ips?: boolean;
+    rpm_limit?: number;
+    tpm_limit?: number;
+    concurrency_limit?: number;
+    created_at?: number;
+  }>;
+  users?: Array<{
+    id: number;
+    name: string;
+    enabled: boolean;
+    group: string;
+    quota_nano: number;
+    has_quota: boolean;
+    used_nano: number;
+    rpm_limit: number;
+    tpm_limit: number;
+    concurrency_limit: number;
+    created_at: number;
+  }>;
+  groups?: Array<{ name: string; ratio_ppm: number }>;
+  prices?: Array<{
+    model: string;
+    input_nano: number;
+    output_nano: number;
+    cached_input_nano: number;
+    has_cached_input: boolean;
+    reasoning_nano: number;
+    has_reasoning: boolean;
+    per_request_nano: number;
+    per_image_nano: number;
   }>;
 }
 
@@ -164,6 +202,41 @@ export function snapshotToMessage(s: ConfigSnapshot, epoch: string): SnapshotMes
       group: k.group,
       pinned_channel_id: k.pinnedChannelId ?? 0,
       excluded_channel_ids: k.excludedChannelIds,
+      user_id: k.userId ?? 0,
+      quota_nano: k.quotaNano ?? 0,
+      has_quota: k.quotaNano !== null,
+      used_nano: k.usedNano,
+      ip_allowlist: k.ipAllowlist ?? [],
+      restricted_ips: k.ipAllowlist !== null,
+      rpm_limit: k.rpmLimit ?? 0,
+      tpm_limit: k.tpmLimit ?? 0,
+      concurrency_limit: k.concurrencyLimit ?? 0,
+      created_at: k.createdAt,
+    })),
+    users: s.users.map((u) => ({
+      id: u.id,
+      name: u.name,
+      enabled: u.enabled,
+      group: u.group,
+      quota_nano: u.quotaNano ?? 0,
+      has_quota: u.quotaNano !== null,
+      used_nano: u.usedNano,
+      rpm_limit: u.rpmLimit ?? 0,
+      tpm_limit: u.tpmLimit ?? 0,
+      concurrency_limit: u.concurrencyLimit ?? 0,
+      created_at: u.createdAt,
+    })),
+    groups: s.groups.map((g) => ({ name: g.name, ratio_ppm: g.ratioPpm })),
+    prices: s.prices.map((p) => ({
+      model: p.model,
+      input_nano: p.inputNano,
+      output_nano: p.outputNano,
+      cached_input_nano: p.cachedInputNano ?? 0,
+      has_cached_input: p.cachedInputNano !== null,
+      reasoning_nano: p.reasoningNano ?? 0,
+      has_reasoning: p.reasoningNano !== null,
+      per_request_nano: p.perRequestNano,
+      per_image_nano: p.perImageNano,
     })),
   };
 }
@@ -219,8 +292,46 @@ export function messageToSnapshot(m: SnapshotMessage): ConfigSnapshot {
     pinnedChannelId:
       k.pinned_channel_id === undefined || k.pinned_channel_id === 0 ? null : k.pinned_channel_id,
     excludedChannelIds: k.excluded_channel_ids ?? [],
+    userId: positiveOrNull(k.user_id),
+    quotaNano: k.has_quota === true ? (k.quota_nano ?? 0) : null,
+    usedNano: k.used_nano ?? 0,
+    ipAllowlist: k.restricted_ips === true ? (k.ip_allowlist ?? []) : null,
+    rpmLimit: positiveOrNull(k.rpm_limit),
+    tpmLimit: positiveOrNull(k.tpm_limit),
+    concurrencyLimit: positiveOrNull(k.concurrency_limit),
+    createdAt: k.created_at ?? 0,
   }));
-  return { version: m.version, channels, keys, modelAliases: { ...m.model_aliases } };
+  const users: UserRecord[] = (m.users ?? []).map((u) => ({
+    id: u.id,
+    name: u.name,
+    enabled: u.enabled,
+    group: u.group,
+    quotaNano: u.has_quota ? u.quota_nano : null,
+    usedNano: u.used_nano,
+    rpmLimit: positiveOrNull(u.rpm_limit),
+    tpmLimit: positiveOrNull(u.tpm_limit),
+    concurrencyLimit: positiveOrNull(u.concurrency_limit),
+    createdAt: u.created_at,
+  }));
+  const groups: GroupRecord[] = (m.groups ?? []).map((g) => ({ name: g.name, ratioPpm: g.ratio_ppm }));
+  const prices: ModelPrice[] = (m.prices ?? []).map((p) => ({
+    model: p.model,
+    inputNano: p.input_nano,
+    outputNano: p.output_nano,
+    cachedInputNano: p.has_cached_input ? p.cached_input_nano : null,
+    reasoningNano: p.has_reasoning ? p.reasoning_nano : null,
+    perRequestNano: p.per_request_nano,
+    perImageNano: p.per_image_nano,
+  }));
+  return {
+    version: m.version,
+    channels,
+    keys,
+    modelAliases: { ...m.model_aliases },
+    users,
+    groups,
+    prices,
+  };
 }
 
 function strategyOf(s: string | undefined): AccountStrategy {

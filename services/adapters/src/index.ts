@@ -7,9 +7,11 @@ export { GrpcConfigSource, type GrpcConfigSourceOptions } from './grpc-config-so
 export { RedisCoordinationStore, type RedisCoordinationStoreOptions } from './redis-coordination-store.js';
 export {
   ResilientCoordinationStore,
+  type AdmissionWithSpend,
   type CoordinationStoreStatus,
   type ProbeableCoordinationStore,
   type ResilientCoordinationStoreOptions,
+  type SeedableCoordinationStore,
 } from './resilient-coordination-store.js';
 export { NatsUsageBus, type NatsUsageBusOptions } from './nats-usage-bus.js';
 export { healthServiceDefinition } from './grpc-config-proto.js';

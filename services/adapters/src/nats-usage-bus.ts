@@ -15,7 +15,7 @@ import {
   type NatsError,
 } from 'nats';
 import type { UsageBus, UsageEvent } from '@switchyard/core';
-import { decodeUsageEvent } from './usage-event-json.js';
+import { decodeUsageEvent, encodeUsageEvent } from './usage-event-json.js';
 import { UsageSpool } from './usage-spool.js';
 
 /** Options of {@link NatsUsageBus.connect}. */
@@ -408,7 +408,7 @@ export class NatsUsageBus implements UsageBus {
         const window = this.#queue.slice(0, PUBLISH_WINDOW);
         const results = await Promise.allSettled(
           window.map(({ event }) =>
-            this.#js.publish(this.#subject, encoder.encode(JSON.stringify(event)), {
+            this.#js.publish(this.#subject, encoder.encode(encodeUsageEvent(event)), {
               msgID: event.requestId,
               timeout: this.#publishTimeoutMs,
             }),

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { UsageEvent } from '@switchyard/core';
-import { decodeUsageEvent } from './usage-event-json.js';
+import { decodeUsageEvent, encodeUsageEvent } from './usage-event-json.js';
 
 /** Options of {@link UsageSpool.open}. */
 export interface UsageSpoolOptions {
@@ -131,7 +131,7 @@ export class UsageSpool {
    */
   append(event: UsageEvent): number {
     if (this.#closed) throw new Error('usage spool is closed');
-    const line = Buffer.from(`${JSON.stringify(event)}\n`);
+    const line = Buffer.from(`${encodeUsageEvent(event)}\n`);
     const active = this.#activeSegment(line.length);
     const segment = this.#segments.get(active.seq)!;
     try {

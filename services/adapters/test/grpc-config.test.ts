@@ -124,6 +124,15 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         group: 'default',
         pinnedChannelId: 3,
         excludedChannelIds: [],
+        userId: 9,
+        // The largest quota the admin API accepts: int64 must carry it exactly.
+        quotaNano: Number.MAX_SAFE_INTEGER,
+        usedNano: 1_234_567_890,
+        ipAllowlist: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'],
+        rpmLimit: 60,
+        tpmLimit: 100_000,
+        concurrencyLimit: 4,
+        createdAt: 1_767_323_045_000,
       },
       {
         id: 6,
@@ -135,9 +144,79 @@ function snapshot(version: number, name = 'ch'): ConfigSnapshot {
         group: 'vip',
         pinnedChannelId: null,
         excludedChannelIds: [7, 8],
+        userId: null,
+        // A zero quota is a limit (nothing may be spent), not "unlimited".
+        quotaNano: 0,
+        usedNano: 0,
+        ipAllowlist: null,
+        rpmLimit: null,
+        tpmLimit: null,
+        concurrencyLimit: null,
+        createdAt: 1_767_323_046_000,
       },
     ],
     modelAliases: { 'gpt-4': 'gpt-4o' },
+    users: [
+      {
+        id: 9,
+        name: 'reseller',
+        enabled: true,
+        group: 'vip',
+        quotaNano: 25_000_000_000,
+        usedNano: 3_000_000_001,
+        rpmLimit: 600,
+        tpmLimit: 2_000_000,
+        concurrencyLimit: 16,
+        createdAt: 1_767_323_000_000,
+      },
+      {
+        id: 10,
+        name: 'unlimited',
+        enabled: false,
+        group: 'default',
+        quotaNano: null,
+        usedNano: 0,
+        rpmLimit: null,
+        tpmLimit: null,
+        concurrencyLimit: null,
+        createdAt: 1_767_323_001_000,
+      },
+    ],
+    groups: [
+      { name: 'default', ratioPpm: 1_000_000 },
+      { name: 'free', ratioPpm: 0 },
+      { name: 'vip', ratioPpm: 1_250_000 },
+    ],
+    prices: [
+      {
+        model: 'claude-sonnet-4*',
+        inputNano: 3_000_000_000,
+        outputNano: 15_000_000_000,
+        cachedInputNano: 300_000_000,
+        reasoningNano: 20_000_000_000,
+        perRequestNano: 1_000,
+        perImageNano: 2_000_000,
+      },
+      {
+        model: 'gpt-4o',
+        inputNano: 2_500_000_000,
+        outputNano: 10_000_000_000,
+        cachedInputNano: null,
+        reasoningNano: null,
+        perRequestNano: 0,
+        perImageNano: 0,
+      },
+      {
+        // A free model: a zero cached price is a price, not "the input price".
+        model: 'house-free',
+        inputNano: 0,
+        outputNano: 0,
+        cachedInputNano: 0,
+        reasoningNano: 0,
+        perRequestNano: 0,
+        perImageNano: 0,
+      },
+    ],
   };
 }
 
@@ -273,6 +352,74 @@ describe('config over gRPC', () => {
     const channels = client.current().channels;
     expect(channels.map((c) => c.options)).toEqual([{}, {}, {}]);
     expect(channels.map((c) => c.provider)).toEqual(['openai', 'vertex', 'bedrock']);
+  });
+
+  it('when a snapshot file holds keys, users, groups and prices, then a relay started from it has every field', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-snapshot-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const snapshotFile = path.join(dir, 'snapshot.sealed');
+    new SnapshotFile(snapshotFile, TOKEN).save(snapshotToMessage(snapshot(5), 'saved-epoch'));
+
+    const client = await GrpcConfigSource.connect({
+      address: '127.0.0.1:1',
+      internalToken: TOKEN,
+      snapshotFile,
+      startTimeoutMs: 200,
+      deadlineMs: 100,
+    });
+    cleanup.push(() => client.close());
+    expect(client.current()).toEqual(snapshot(5));
+  });
+
+  it('when a snapshot message predates users, groups, prices and the key limits, then it decodes to no users, groups or prices and unlimited keys', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-snapshot-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const snapshotFile = path.join(dir, 'snapshot.sealed');
+    const message = snapshotToMessage(snapshot(6), 'old-epoch');
+    delete message.users;
+    delete message.groups;
+    delete message.prices;
+    for (const key of message.keys) {
+      for (const field of [
+        'user_id',
+        'quota_nano',
+        'has_quota',
+        'used_nano',
+        'ip_allowlist',
+        'restricted_ips',
+        'rpm_limit',
+        'tpm_limit',
+        'concurrency_limit',
+        'created_at',
+      ] as const) {
+        delete key[field];
+      }
+    }
+    new SnapshotFile(snapshotFile, TOKEN).save(message);
+
+    const client = await GrpcConfigSource.connect({
+      address: '127.0.0.1:1',
+      internalToken: TOKEN,
+      snapshotFile,
+      startTimeoutMs: 200,
+      deadlineMs: 100,
+    });
+    cleanup.push(() => client.close());
+    const s = client.current();
+    expect(s.users).toEqual([]);
+    expect(s.groups).toEqual([]);
+    expect(s.prices).toEqual([]);
+    const unlimited = {
+      userId: null,
+      quotaNano: null,
+      usedNano: 0,
+      ipAllowlist: null,
+      rpmLimit: null,
+      tpmLimit: null,
+      concurrencyLimit: null,
+      createdAt: 0,
+    };
+    expect(s.keys).toEqual(snapshot(6).keys.map((k) => ({ ...k, ...unlimited })));
   });
 
   it('when the control plane goes away, then the relay keeps its snapshot, and takes the restarted one (versions restart) when it is back', async () => {

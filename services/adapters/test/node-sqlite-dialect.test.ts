@@ -41,6 +41,14 @@ function apiKeyRow(overrides: Partial<NewApiKeyRow> = {}): NewApiKeyRow {
     updated_at: EPOCH_MS + 1,
     pinned_channel_id: null,
     excluded_channel_ids: null,
+    user_id: null,
+    quota_nano: 9_007_199_254_740_991,
+    used_nano: 0,
+    ip_allowlist: null,
+    rpm_limit: null,
+    tpm_limit: null,
+    concurrency_limit: 7,
+    last_used_at: null,
     ...overrides,
   };
 }

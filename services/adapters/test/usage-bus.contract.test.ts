@@ -181,6 +181,29 @@ for (const f of USAGE_BUSES) {
       await bus.close();
     });
 
+    it('when an event carries a user, a cost and the partial flag, then the handler receives every field unchanged', async () => {
+      const bus = await f.make();
+      const handled: UsageEvent[] = [];
+      bus.subscribe(async (events) => {
+        handled.push(...events);
+      });
+      const charged: UsageEvent = {
+        ...usageEvent(1),
+        userId: 42,
+        // Beyond 2^32, so a 32-bit truncation anywhere on the wire would show.
+        costNano: 9_007_199_254_740,
+        partial: true,
+        cachedTokens: 3,
+        reasoningTokens: 4,
+      };
+      bus.publish(charged);
+      bus.publish(usageEvent(2));
+      await bus.drained();
+
+      expect(handled).toEqual([charged, usageEvent(2)]);
+      await bus.close();
+    });
+
     it('when close() is awaited with events pending, then they have all been handled first', async () => {
       const bus = await f.make({ flushDelayMs: 60_000 });
       const stored: string[] = [];

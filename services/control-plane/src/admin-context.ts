@@ -3,17 +3,23 @@ import type { CoordinationStore, SecretBox } from '@switchyard/core';
 import type { AccountRepository } from './account-repository.js';
 import type { ChannelRepository } from './channel-repository.js';
 import type { ChannelTester } from './channel-tester.js';
+import type { GroupRepository } from './group-repository.js';
 import type { KeyRepository } from './key-repository.js';
 import type { ModelAliasRepository } from './model-alias-repository.js';
 import type { OAuthContext } from './oauth-routes.js';
+import type { PriceRepository } from './price-repository.js';
 import type { ProxyRepository } from './proxy-repository.js';
 import type { UsageQuery } from './usage-query.js';
+import type { UserRepository } from './user-repository.js';
 import type { DispatcherFor, UpstreamPolicy } from './upstream-policy.js';
 
 /** What the admin route handlers share. */
 export interface AdminContext {
   channels: ChannelRepository;
   keys: KeyRepository;
+  users: UserRepository;
+  groups: GroupRepository;
+  prices: PriceRepository;
   accounts: AccountRepository;
   proxies: ProxyRepository;
   modelAliases: ModelAliasRepository;

@@ -5,12 +5,15 @@ import { requireAdminToken } from './admin-auth.js';
 import { adminErrorHandler, adminNotFound } from './admin-errors.js';
 import { registerChannelRoutes } from './channel-routes.js';
 import { registerChannelTestRoutes } from './channel-test-routes.js';
+import { registerGroupRoutes } from './group-routes.js';
 import { registerKeyRoutes } from './key-routes.js';
 import { registerModelAliasRoutes } from './model-alias-routes.js';
 import { registerOAuthRoutes } from './oauth-routes.js';
+import { registerPriceRoutes } from './price-routes.js';
 import { registerProviderRoutes } from './provider-routes.js';
 import { registerProxyRoutes } from './proxy-routes.js';
 import { registerUsageRoutes } from './usage-routes.js';
+import { registerUserRoutes } from './user-routes.js';
 
 /** Why 1 MiB: the largest admin body (a channel with 100 accounts and 1000 models) is far smaller. */
 const BODY_LIMIT = '1mb';
@@ -32,6 +35,9 @@ export function createAdminRouter(ctx: AdminContext, adminTokenHash: string): Ro
   registerProxyRoutes(router, ctx);
   registerModelAliasRoutes(router, ctx);
   registerKeyRoutes(router, ctx);
+  registerUserRoutes(router, ctx);
+  registerGroupRoutes(router, ctx);
+  registerPriceRoutes(router, ctx);
   registerUsageRoutes(router, ctx);
   router.use(adminNotFound);
   router.use(adminErrorHandler(ctx.logger));

@@ -7,8 +7,11 @@ import { AccountProbe, DEFAULT_ACCOUNT_PROBE_INTERVAL_MS } from './account-probe
 import { AccountRepository } from './account-repository.js';
 import { AccountStatusService } from './account-status.js';
 import { createAdminRouter } from './admin-router.js';
+import { DashboardCallers } from './dashboard-caller.js';
+import { createDashboardRouter } from './dashboard-router.js';
 import { ChannelRepository } from './channel-repository.js';
 import { ChannelTester } from './channel-tester.js';
+import { GroupRepository } from './group-repository.js';
 import { InProcessConfigSource } from './in-process-config-source.js';
 import { KeyRepository } from './key-repository.js';
 import { ModelAliasRepository } from './model-alias-repository.js';
@@ -16,9 +19,11 @@ import { OAuthAccountRepository } from './oauth-account-repository.js';
 import { HttpOAuthTokenClient, type OAuthTokenClient } from './oauth-http.js';
 import { DEFAULT_OAUTH_REFRESH_INTERVAL_MS, OAuthRefresher } from './oauth-refresher.js';
 import { OAuthStateRepository } from './oauth-state-repository.js';
+import { PriceRepository } from './price-repository.js';
 import { ProxyRepository } from './proxy-repository.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
 import { UsageQuery } from './usage-query.js';
+import { UserRepository } from './user-repository.js';
 import { DEFAULT_UPSTREAM_POLICY, type DispatcherFor, type UpstreamPolicy } from './upstream-policy.js';
 
 export interface ControlPlaneOptions {
@@ -153,6 +158,9 @@ export class ControlPlane {
       {
         channels: new ChannelRepository(db),
         keys: new KeyRepository(db),
+        users: new UserRepository(db),
+        groups: new GroupRepository(db),
+        prices: new PriceRepository(db),
         accounts: new AccountRepository(db),
         proxies: new ProxyRepository(db),
         modelAliases: new ModelAliasRepository(db),
@@ -176,6 +184,20 @@ export class ControlPlane {
       },
       this.#opts.adminTokenHash,
     );
+  }
+
+  /**
+   * A new router with the key owners' dashboard (their balance and usage, authenticated with a client
+   * key), to be mounted at `/v1/dashboard`.
+   */
+  dashboardRouter(): Router {
+    const db = this.#opts.db;
+    return createDashboardRouter({
+      callers: new DashboardCallers(db),
+      usage: new UsageQuery(db),
+      logger: this.#opts.logger,
+      now: this.#now,
+    });
   }
 
   /**

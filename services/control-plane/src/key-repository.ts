@@ -1,6 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { ApiKeyRow, DB } from '@switchyard/core';
+import { InvalidRequestError, type ApiKeyRow, type DB } from '@switchyard/core';
+import { DEFAULT_GROUP, lockGroup, requireGroupExists } from './group-repository.js';
 import { parseStringArray } from './json-columns.js';
+import { containsText, type Page } from './page-query.js';
+import { lockUser } from './user-repository.js';
 
 /** A client key as stored: the hash and a display prefix, never the plaintext. */
 export interface StoredKey {
@@ -20,6 +23,19 @@ export interface StoredKey {
   pinnedChannelId: number | null;
   /** Admin override: channels the key never reaches. */
   excludedChannelIds: number[];
+  /** The owning user, or null. */
+  userId: number | null;
+  /** Spending limit in nano-USD; null = unlimited. */
+  quotaNano: number | null;
+  /** Settled spend in nano-USD (accounting adds every usage row's cost). */
+  usedNano: number;
+  /** Client addresses (CIDRs or single addresses) allowed to use the key; null = any. */
+  ipAllowlist: string[] | null;
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  concurrencyLimit: number | null;
+  /** The newest settled request's time, epoch ms; null before the first. */
+  lastUsedAt: number | null;
 }
 
 export interface NewKey {
@@ -28,21 +44,59 @@ export interface NewKey {
   keyPrefix: string;
   models: string[] | null;
   expiresAt: number | null;
-  group: string;
+  /** Must exist (400 `unknown_group`); omitted: the user's group, or 'default' for a key of no user. */
+  group?: string | undefined;
   enabled: boolean;
   pinnedChannelId?: number | null;
   excludedChannelIds?: number[];
+  /** Must exist (400 `unknown_user`). */
+  userId?: number | null;
+  quotaNano?: number | null;
+  ipAllowlist?: string[] | null;
+  rpmLimit?: number | null;
+  tpmLimit?: number | null;
+  concurrencyLimit?: number | null;
 }
 
 /** Fields of a key an admin may change; the hash never changes (issue a new key instead). */
 export type KeyPatch = Partial<
   Pick<
     NewKey,
-    'name' | 'models' | 'expiresAt' | 'group' | 'enabled' | 'pinnedChannelId' | 'excludedChannelIds'
+    | 'name'
+    | 'models'
+    | 'expiresAt'
+    | 'group'
+    | 'enabled'
+    | 'pinnedChannelId'
+    | 'excludedChannelIds'
+    | 'userId'
+    | 'quotaNano'
+    | 'ipAllowlist'
+    | 'rpmLimit'
+    | 'tpmLimit'
+    | 'concurrencyLimit'
   >
 >;
 
-/** SQL for client keys (`api_keys`). */
+export interface KeyFilter {
+  userId?: number | undefined;
+  group?: string | undefined;
+  enabled?: boolean | undefined;
+  /** Substring of the name, case-insensitive. */
+  q?: string | undefined;
+  /** Only keys with a greater id (the page cursor). */
+  afterId?: number | undefined;
+  limit: number;
+}
+
+function unknownUser(id: number): InvalidRequestError {
+  return new InvalidRequestError(`User ${id} does not exist.`, { code: 'unknown_user', param: 'user_id' });
+}
+
+/**
+ * SQL for client keys (`api_keys`). Writes that name a group or a user lock that row first (groups,
+ * then users), so a concurrent DELETE of the group or user cannot leave the key pointing at nothing.
+ */
 export class KeyRepository {
   readonly #db: Kysely<DB>;
 
@@ -56,59 +110,126 @@ export class KeyRepository {
     return rows.map(toKey);
   }
 
+  /** Keys in id order after `afterId`, filtered; one page of `limit`. */
+  async page(filter: KeyFilter): Promise<Page<StoredKey>> {
+    let query = this.#db.selectFrom('api_keys').selectAll();
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    if (filter.group !== undefined) query = query.where('group_name', '=', filter.group);
+    if (filter.enabled !== undefined) query = query.where('enabled', '=', filter.enabled ? 1 : 0);
+    if (filter.q !== undefined) query = query.where(containsText('name', filter.q));
+    if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId);
+    // One extra row tells whether another page exists without a COUNT.
+    const rows = await query
+      .orderBy('id')
+      .limit(filter.limit + 1)
+      .execute();
+    return { rows: rows.slice(0, filter.limit).map(toKey), hasMore: rows.length > filter.limit };
+  }
+
   async get(id: number): Promise<StoredKey | undefined> {
     const row = await this.#db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? undefined : toKey(row);
   }
 
+  /** Creates a key; 400 `unknown_group` / `unknown_user` when those it names do not exist. */
   async create(key: NewKey, now: number): Promise<StoredKey> {
-    const result = await this.#db
-      .insertInto('api_keys')
-      .values({
-        name: key.name,
-        key_hash: key.keyHash,
-        key_prefix: key.keyPrefix,
-        models: key.models === null ? null : JSON.stringify(key.models),
-        expires_at: key.expiresAt,
-        group_name: key.group,
-        pinned_channel_id: key.pinnedChannelId ?? null,
-        excluded_channel_ids:
-          key.excludedChannelIds === undefined || key.excludedChannelIds.length === 0
-            ? null
-            : JSON.stringify(key.excludedChannelIds),
-        enabled: key.enabled ? 1 : 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .executeTakeFirstOrThrow();
-    const created = await this.get(Number(result.insertId));
+    const id = await this.#db.transaction().execute(async (trx) => {
+      const userId = key.userId ?? null;
+      if (key.group !== undefined) await lockGroup(trx, key.group);
+      if (userId !== null) await lockUser(trx, userId);
+      let group = key.group;
+      if (group !== undefined) await requireGroupExists(trx, group);
+      if (userId !== null) {
+        const owner = await trx
+          .selectFrom('users')
+          .select('group_name')
+          .where('id', '=', userId)
+          .executeTakeFirst();
+        if (owner === undefined) throw unknownUser(userId);
+        // The user's group needs no lock: a group is not deleted while a user (locked here) is in it.
+        group ??= owner.group_name;
+      }
+      const result = await trx
+        .insertInto('api_keys')
+        .values({
+          name: key.name,
+          key_hash: key.keyHash,
+          key_prefix: key.keyPrefix,
+          models: key.models === null ? null : JSON.stringify(key.models),
+          expires_at: key.expiresAt,
+          group_name: group ?? DEFAULT_GROUP,
+          pinned_channel_id: key.pinnedChannelId ?? null,
+          excluded_channel_ids:
+            key.excludedChannelIds === undefined || key.excludedChannelIds.length === 0
+              ? null
+              : JSON.stringify(key.excludedChannelIds),
+          enabled: key.enabled ? 1 : 0,
+          user_id: userId,
+          quota_nano: key.quotaNano ?? null,
+          ip_allowlist: jsonOrNull(key.ipAllowlist ?? null),
+          rpm_limit: key.rpmLimit ?? null,
+          tpm_limit: key.tpmLimit ?? null,
+          concurrency_limit: key.concurrencyLimit ?? null,
+          created_at: now,
+          updated_at: now,
+        })
+        .executeTakeFirstOrThrow();
+      return Number(result.insertId);
+    });
+    const created = await this.get(id);
     if (created === undefined) throw new Error('inserted key not found');
     return created;
   }
 
-  /** Applies `patch`; resolves undefined when the key does not exist. */
+  /**
+   * Applies `patch`; resolves undefined when the key does not exist. A group or user it names must
+   * exist (400 `unknown_group` / `unknown_user`); changing the user leaves the key's group as it is.
+   */
   async update(id: number, patch: KeyPatch, now: number): Promise<StoredKey | undefined> {
-    await this.#db
-      .updateTable('api_keys')
-      .set({
-        ...(patch.name !== undefined && { name: patch.name }),
-        ...(patch.models !== undefined && {
-          models: patch.models === null ? null : JSON.stringify(patch.models),
-        }),
-        ...(patch.expiresAt !== undefined && { expires_at: patch.expiresAt }),
-        ...(patch.group !== undefined && { group_name: patch.group }),
-        ...(patch.pinnedChannelId !== undefined && { pinned_channel_id: patch.pinnedChannelId }),
-        ...(patch.excludedChannelIds !== undefined && {
-          excluded_channel_ids:
-            patch.excludedChannelIds.length === 0 ? null : JSON.stringify(patch.excludedChannelIds),
-        }),
-        ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
-        updated_at: now,
-      })
-      .where('id', '=', id)
-      .execute();
-    // Existence is read back rather than taken from the row count: MySQL may count only changed rows.
-    return this.get(id);
+    const found = await this.#db.transaction().execute(async (trx) => {
+      const userId = patch.userId ?? null;
+      if (patch.group !== undefined) await lockGroup(trx, patch.group);
+      if (userId !== null) await lockUser(trx, userId);
+      if (
+        (await trx.selectFrom('api_keys').select('id').where('id', '=', id).executeTakeFirst()) === undefined
+      ) {
+        return false;
+      }
+      if (patch.group !== undefined) await requireGroupExists(trx, patch.group);
+      if (
+        userId !== null &&
+        (await trx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst()) === undefined
+      ) {
+        throw unknownUser(userId);
+      }
+      await trx
+        .updateTable('api_keys')
+        .set({
+          ...(patch.name !== undefined && { name: patch.name }),
+          ...(patch.models !== undefined && {
+            models: patch.models === null ? null : JSON.stringify(patch.models),
+          }),
+          ...(patch.expiresAt !== undefined && { expires_at: patch.expiresAt }),
+          ...(patch.group !== undefined && { group_name: patch.group }),
+          ...(patch.pinnedChannelId !== undefined && { pinned_channel_id: patch.pinnedChannelId }),
+          ...(patch.excludedChannelIds !== undefined && {
+            excluded_channel_ids:
+              patch.excludedChannelIds.length === 0 ? null : JSON.stringify(patch.excludedChannelIds),
+          }),
+          ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
+          ...(patch.userId !== undefined && { user_id: patch.userId }),
+          ...(patch.quotaNano !== undefined && { quota_nano: patch.quotaNano }),
+          ...(patch.ipAllowlist !== undefined && { ip_allowlist: jsonOrNull(patch.ipAllowlist) }),
+          ...(patch.rpmLimit !== undefined && { rpm_limit: patch.rpmLimit }),
+          ...(patch.tpmLimit !== undefined && { tpm_limit: patch.tpmLimit }),
+          ...(patch.concurrencyLimit !== undefined && { concurrency_limit: patch.concurrencyLimit }),
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      return true;
+    });
+    return found ? this.get(id) : undefined;
   }
 
   /** Resolves false when the key did not exist. */
@@ -116,6 +237,15 @@ export class KeyRepository {
     const result = await this.#db.deleteFrom('api_keys').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
+}
+
+function jsonOrNull(list: string[] | null): string | null {
+  return list === null ? null : JSON.stringify(list);
+}
+
+/** Nullable integer columns: BIGINT comes back as a string on MySQL. */
+function numberOrNull(value: number | string | null): number | null {
+  return value === null ? null : Number(value);
 }
 
 function toKey(row: ApiKeyRow): StoredKey {
@@ -133,5 +263,13 @@ function toKey(row: ApiKeyRow): StoredKey {
     pinnedChannelId: row.pinned_channel_id === null ? null : Number(row.pinned_channel_id),
     excludedChannelIds:
       row.excluded_channel_ids === null ? [] : (JSON.parse(row.excluded_channel_ids) as number[]).map(Number),
+    userId: numberOrNull(row.user_id),
+    quotaNano: numberOrNull(row.quota_nano),
+    usedNano: Number(row.used_nano),
+    ipAllowlist: row.ip_allowlist === null ? null : parseStringArray(row.ip_allowlist),
+    rpmLimit: numberOrNull(row.rpm_limit),
+    tpmLimit: numberOrNull(row.tpm_limit),
+    concurrencyLimit: numberOrNull(row.concurrency_limit),
+    lastUsedAt: numberOrNull(row.last_used_at),
   };
 }

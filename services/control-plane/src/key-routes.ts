@@ -2,8 +2,9 @@ import type { Router } from 'express';
 import { generateClientKey, hashKey, NotFoundError } from '@switchyard/core';
 import type { AdminContext } from './admin-context.js';
 import { parseInput } from './admin-errors.js';
-import { keyCreateInput, keyPatchInput } from './key-input.js';
-import { toKeyView, type CreatedKeyView } from './key-view.js';
+import { keyCreateInput, keyPatchInput, keyQueryInput } from './key-input.js';
+import { toKeyView, type CreatedKeyView, type KeyPageView } from './key-view.js';
+import { nextCursor, PAGE_DEFAULT_LIMIT } from './page-query.js';
 import { parsePathId } from './path-id.js';
 
 /** Why 12: `sk-sy-` plus 6 random characters, enough to tell keys apart in a list, far too few to guess. */
@@ -15,9 +16,18 @@ function keyNotFound(raw: unknown): NotFoundError {
 
 /** `/keys` CRUD. The plaintext key exists only in the POST response; the database keeps its hash. */
 export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
-  router.get('/keys', async (_req, res) => {
-    const keys = await ctx.keys.list();
-    res.json({ data: keys.map(toKeyView) });
+  router.get('/keys', async (req, res) => {
+    const query = parseInput(keyQueryInput, req.query, 'query');
+    const page = await ctx.keys.page({
+      userId: query.user_id,
+      group: query.group,
+      enabled: query.enabled,
+      q: query.q,
+      afterId: query.cursor,
+      limit: query.limit ?? PAGE_DEFAULT_LIMIT,
+    });
+    const body: KeyPageView = { data: page.rows.map(toKeyView), next_cursor: nextCursor('keys', page) };
+    res.json(body);
   });
 
   router.post('/keys', async (req, res) => {
@@ -30,15 +40,21 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
         keyPrefix: plaintext.slice(0, KEY_PREFIX_LENGTH),
         models: input.models ?? null,
         expiresAt: input.expires_at ?? null,
-        group: input.group ?? 'default',
+        group: input.group,
         enabled: input.enabled ?? true,
         pinnedChannelId: input.pinned_channel_id ?? null,
         excludedChannelIds: input.excluded_channel_ids ?? [],
+        userId: input.user_id ?? null,
+        quotaNano: input.quota ?? null,
+        ipAllowlist: input.ip_allowlist ?? null,
+        rpmLimit: input.rpm_limit ?? null,
+        tpmLimit: input.tpm_limit ?? null,
+        concurrencyLimit: input.concurrency_limit ?? null,
       },
       ctx.now(),
     );
     await ctx.publish();
-    ctx.logger.info({ keyId: key.id }, 'client key created');
+    ctx.logger.info({ keyId: key.id, userId: key.userId }, 'client key created');
     const view: CreatedKeyView = { ...toKeyView(key), key: plaintext };
     res.status(201).json(view);
   });
@@ -64,6 +80,12 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
         enabled: input.enabled,
         pinnedChannelId: input.pinned_channel_id,
         excludedChannelIds: input.excluded_channel_ids,
+        userId: input.user_id,
+        quotaNano: input.quota,
+        ipAllowlist: input.ip_allowlist,
+        rpmLimit: input.rpm_limit,
+        tpmLimit: input.tpm_limit,
+        concurrencyLimit: input.concurrency_limit,
       },
       ctx.now(),
     );

@@ -1,3 +1,4 @@
+import { formatUsd } from '@switchyard/core';
 import type { StoredKey } from './key-repository.js';
 import { toIso } from './iso-time.js';
 
@@ -12,12 +13,29 @@ export interface KeyView {
   enabled: boolean;
   pinned_channel_id: number | null;
   excluded_channel_ids: number[];
+  user_id: number | null;
+  /** USD; null = unlimited. */
+  quota: string | null;
+  /** Settled spend, USD. */
+  used: string;
+  /** quota − used (negative when settled spend overshot the quota); null = unlimited. */
+  remaining: string | null;
+  ip_allowlist: string[] | null;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  concurrency_limit: number | null;
+  last_used_at: string | null;
   created_at: string;
   updated_at: string;
 }
 
 /** The answer to POST /keys: the only response that ever carries the plaintext `key`. */
 export type CreatedKeyView = KeyView & { key: string };
+
+export interface KeyPageView {
+  data: KeyView[];
+  next_cursor: string | null;
+}
 
 export function toKeyView(key: StoredKey): KeyView {
   return {
@@ -30,6 +48,15 @@ export function toKeyView(key: StoredKey): KeyView {
     enabled: key.enabled,
     pinned_channel_id: key.pinnedChannelId,
     excluded_channel_ids: key.excludedChannelIds,
+    user_id: key.userId,
+    quota: key.quotaNano === null ? null : formatUsd(key.quotaNano),
+    used: formatUsd(key.usedNano),
+    remaining: key.quotaNano === null ? null : formatUsd(key.quotaNano - key.usedNano),
+    ip_allowlist: key.ipAllowlist,
+    rpm_limit: key.rpmLimit,
+    tpm_limit: key.tpmLimit,
+    concurrency_limit: key.concurrencyLimit,
+    last_used_at: key.lastUsedAt === null ? null : toIso(key.lastUsedAt),
     created_at: toIso(key.createdAt),
     updated_at: toIso(key.updatedAt),
   };

@@ -3,17 +3,20 @@ import type { Logger } from 'pino';
 import type { Channel, ChannelAccount, ConfigSnapshot, DB, KeyRecord, SecretBox } from '@switchyard/core';
 import { accountDecorations } from '@switchyard/core';
 import { ChannelRepository, type StoredAccount, type StoredChannel } from './channel-repository.js';
+import { GroupRepository } from './group-repository.js';
 import { KeyRepository, type StoredKey } from './key-repository.js';
 import { ModelAliasRepository } from './model-alias-repository.js';
 import { decodeOAuthCredential } from './oauth-credential.js';
+import { PriceRepository } from './price-repository.js';
 import { ProxyRepository, type StoredProxy } from './proxy-repository.js';
+import { UserRepository } from './user-repository.js';
 
 /** An account's outbound route in the snapshot: through a proxy URL, direct (null), or out of rotation. */
 type ProxyRoute = { ok: true; proxyUrl: string | null } | { ok: false; reason: string };
 
 /**
- * Reads channels, accounts, keys, proxies and model aliases in one transaction (one consistent view on
- * MySQL too) and turns them into the relay's ConfigSnapshot, with upstream credentials and proxy URLs
+ * Reads channels, accounts, keys, proxies, model aliases, users, groups and prices in one transaction
+ * (one consistent view on MySQL too) and turns them into the relay's ConfigSnapshot, with upstream credentials and proxy URLs
  * decrypted. Disabled channels, accounts and keys are included with `enabled: false`; filtering is the
  * relay's job. An account whose proxy is disabled (or unusable) is sent as disabled rather than direct:
  * an account meant to leave through a proxy must never silently use the gateway's own address.
@@ -30,12 +33,17 @@ export class SnapshotBuilder {
   }
 
   async build(version: number): Promise<ConfigSnapshot> {
-    const { channels, keys, proxies, aliases } = await this.#db.transaction().execute(async (trx) => ({
-      channels: await new ChannelRepository(trx).list(),
-      keys: await new KeyRepository(trx).list(),
-      proxies: await new ProxyRepository(trx).list(),
-      aliases: await new ModelAliasRepository(trx).list(),
-    }));
+    const { channels, keys, proxies, aliases, users, groups, prices } = await this.#db
+      .transaction()
+      .execute(async (trx) => ({
+        channels: await new ChannelRepository(trx).list(),
+        keys: await new KeyRepository(trx).list(),
+        proxies: await new ProxyRepository(trx).list(),
+        aliases: await new ModelAliasRepository(trx).list(),
+        users: await new UserRepository(trx).records(),
+        groups: await new GroupRepository(trx).records(),
+        prices: await new PriceRepository(trx).prices(),
+      }));
     const routes = new Map(proxies.map((p) => [p.id, this.#proxyRoute(p)]));
     return {
       version,
@@ -43,6 +51,9 @@ export class SnapshotBuilder {
       keys: keys.map(toKeyRecord),
       // fromEntries defines own properties, so an alias named like an Object.prototype key stays data.
       modelAliases: Object.fromEntries(aliases.map((a) => [a.alias, a.model])),
+      users,
+      groups,
+      prices,
     };
   }
 
@@ -147,6 +158,14 @@ function toKeyRecord(key: StoredKey): KeyRecord {
     group: key.group,
     pinnedChannelId: key.pinnedChannelId,
     excludedChannelIds: key.excludedChannelIds,
+    userId: key.userId,
+    quotaNano: key.quotaNano,
+    usedNano: key.usedNano,
+    ipAllowlist: key.ipAllowlist,
+    rpmLimit: key.rpmLimit,
+    tpmLimit: key.tpmLimit,
+    concurrencyLimit: key.concurrencyLimit,
+    createdAt: key.createdAt,
   };
 }
 

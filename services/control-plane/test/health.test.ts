@@ -35,6 +35,16 @@ class FakeCoordinationStore implements CoordinationStore {
     this.calls.healthReports += 1;
     return keys.map((k) => ({ ...this.reports.get(k) }));
   }
+  // Admission is the relay's business; the health views never ask for it.
+  admit(): Promise<never> {
+    throw new Error('not used by health views');
+  }
+  release(): Promise<never> {
+    throw new Error('not used by health views');
+  }
+  async heartbeat(): Promise<number> {
+    return 1;
+  }
 }
 
 function report(fields: Record<string, unknown> = {}): string {

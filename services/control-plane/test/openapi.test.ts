@@ -75,7 +75,11 @@ describe('openapi.json', () => {
   });
 
   it('when the router and the document are compared, then they list exactly the same operations', () => {
-    const fromRouter = routerOperations(h.controlPlane.adminRouter()).sort();
+    // The dashboard router is mounted at /v1/dashboard; the document lists it as /dashboard/... under /v1.
+    const fromRouter = [
+      ...routerOperations(h.controlPlane.adminRouter()),
+      ...routerOperations(h.controlPlane.dashboardRouter()).map((op) => op.replace(' /', ' /dashboard/')),
+    ].sort();
     expect(fromRouter.length).toBeGreaterThanOrEqual(12);
     expect(documentedOperations().sort()).toEqual(fromRouter);
   });
@@ -360,6 +364,161 @@ describe('openapi.json', () => {
     expect(checkSchema(missing.body, responseSchema('DELETE', '/model-aliases/{alias}', '404'), doc)).toEqual(
       [],
     );
+  });
+
+  it('a key with a user, quota, limits and allowlist, and a paged, filtered key list, match their documented schemas', async () => {
+    const user = await h.call('POST', '/users', { json: { name: 'key-owner' } });
+    const body = {
+      name: 'limited',
+      user_id: (user.body as { id: number }).id,
+      quota: '2.5',
+      ip_allowlist: ['10.0.0.0/8', '::1'],
+      rpm_limit: 60,
+      tpm_limit: null,
+      concurrency_limit: 2,
+    };
+    expect(checkSchema(body, requestSchema('POST', '/keys'), doc)).toEqual([]);
+    const created = await h.call('POST', '/keys', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/keys', '201'), doc)).toEqual([]);
+    await h.db.updateTable('api_keys').set({ used_nano: 7, last_used_at: Date.now() }).execute();
+    const id = (created.body as { id: number }).id;
+    const got = await h.call('GET', `/keys/${id}`);
+    expect(checkSchema(got.body, responseSchema('GET', '/keys/{id}', '200'), doc)).toEqual([]);
+    const patch = { quota: 3, ip_allowlist: null, user_id: null };
+    expect(checkSchema(patch, requestSchema('PATCH', '/keys/{id}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', `/keys/${id}`, { json: patch });
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/keys/{id}', '200'), doc)).toEqual([]);
+    const paged = await h.call('GET', '/keys?limit=1&enabled=true&q=i');
+    expect((paged.body as { next_cursor: unknown }).next_cursor).toEqual(expect.any(String));
+    expect(checkSchema(paged.body, responseSchema('GET', '/keys', '200'), doc)).toEqual([]);
+    const bad = await h.call('GET', '/keys?limit=0');
+    expect(checkSchema(bad.body, responseSchema('GET', '/keys', '400'), doc)).toEqual([]);
+    const unknownGroup = await h.call('POST', '/keys', { json: { name: 'x', group: 'ghost' } });
+    expect(unknownGroup.status).toBe(400);
+    expect(checkSchema(unknownGroup.body, responseSchema('POST', '/keys', '400'), doc)).toEqual([]);
+  });
+
+  it('real user responses (create, get, list, patch, keys, top-up, conflicts) match their documented schemas', async () => {
+    const body = {
+      name: 'reseller',
+      email: 'r@example.com',
+      quota: '10',
+      rpm_limit: 100,
+      tpm_limit: null,
+      concurrency_limit: 5,
+      enabled: true,
+      group: 'default',
+    };
+    expect(checkSchema(body, requestSchema('POST', '/users'), doc)).toEqual([]);
+    const created = await h.call('POST', '/users', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/users', '201'), doc)).toEqual([]);
+    const id = (created.body as { id: number }).id;
+    await h.db.updateTable('users').set({ used_nano: 11_000_000_000, last_used_at: Date.now() }).execute();
+    const got = await h.call('GET', `/users/${id}`);
+    expect((got.body as { remaining: string }).remaining).toBe('-1');
+    expect(checkSchema(got.body, responseSchema('GET', '/users/{id}', '200'), doc)).toEqual([]);
+    const unlimited = await h.call('POST', '/users', { json: { name: 'plain' } });
+    const list = await h.call('GET', '/users?limit=1');
+    expect((list.body as { next_cursor: unknown }).next_cursor).toEqual(expect.any(String));
+    expect(checkSchema(list.body, responseSchema('GET', '/users', '200'), doc)).toEqual([]);
+    const all = await h.call('GET', '/users');
+    expect(checkSchema(all.body, responseSchema('GET', '/users', '200'), doc)).toEqual([]);
+    const patch = { quota: null, email: null, enabled: false };
+    expect(checkSchema(patch, requestSchema('PATCH', '/users/{id}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', `/users/${id}`, { json: patch });
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/users/{id}', '200'), doc)).toEqual([]);
+
+    const topUp = { amount: '2.5' };
+    expect(checkSchema(topUp, requestSchema('POST', '/users/{id}/topup'), doc)).toEqual([]);
+    const noQuota = await h.call('POST', `/users/${id}/topup`, { json: topUp });
+    expect(noQuota.status).toBe(409);
+    expect(checkSchema(noQuota.body, responseSchema('POST', '/users/{id}/topup', '409'), doc)).toEqual([]);
+    await h.call('PATCH', `/users/${id}`, { json: { quota: 1 } });
+    const topped = await h.call('POST', `/users/${id}/topup`, { json: topUp });
+    expect(topped.status).toBe(200);
+    expect(checkSchema(topped.body, responseSchema('POST', '/users/{id}/topup', '200'), doc)).toEqual([]);
+
+    await h.call('POST', '/keys', { json: { name: 'owned', user_id: id } });
+    const keys = await h.call('GET', `/users/${id}/keys`);
+    expect((keys.body as { data: unknown[] }).data).toHaveLength(1);
+    expect(checkSchema(keys.body, responseSchema('GET', '/users/{id}/keys', '200'), doc)).toEqual([]);
+    const dup = await h.call('POST', '/users', { json: { name: 'reseller' } });
+    expect(dup.status).toBe(409);
+    expect(checkSchema(dup.body, responseSchema('POST', '/users', '409'), doc)).toEqual([]);
+    const hasKeys = await h.call('DELETE', `/users/${id}`);
+    expect(hasKeys.status).toBe(409);
+    expect(checkSchema(hasKeys.body, responseSchema('DELETE', '/users/{id}', '409'), doc)).toEqual([]);
+    expect((await h.call('DELETE', `/users/${id}?cascade=true`)).status).toBe(204);
+    const missing = await h.call('GET', `/users/${id}`);
+    expect(checkSchema(missing.body, responseSchema('GET', '/users/{id}', '404'), doc)).toEqual([]);
+    expect(unlimited.status).toBe(201);
+  });
+
+  it('real group responses (create, get, list, patch, conflicts) match their documented schemas', async () => {
+    const body = { name: 'openapi-vip', description: 'VIP', price_ratio: '1.5' };
+    expect(checkSchema(body, requestSchema('POST', '/groups'), doc)).toEqual([]);
+    const created = await h.call('POST', '/groups', { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('POST', '/groups', '201'), doc)).toEqual([]);
+    const bare = await h.call('POST', '/groups', { json: { name: 'openapi-bare' } });
+    expect(checkSchema(bare.body, responseSchema('POST', '/groups', '201'), doc)).toEqual([]);
+    const got = await h.call('GET', '/groups/openapi-vip');
+    expect(checkSchema(got.body, responseSchema('GET', '/groups/{name}', '200'), doc)).toEqual([]);
+    const list = await h.call('GET', '/groups');
+    expect(checkSchema(list.body, responseSchema('GET', '/groups', '200'), doc)).toEqual([]);
+    const patch = { price_ratio: 0.5, description: null };
+    expect(checkSchema(patch, requestSchema('PATCH', '/groups/{name}'), doc)).toEqual([]);
+    const patched = await h.call('PATCH', '/groups/openapi-vip', { json: patch });
+    expect(checkSchema(patched.body, responseSchema('PATCH', '/groups/{name}', '200'), doc)).toEqual([]);
+    const dup = await h.call('POST', '/groups', { json: { name: 'openapi-vip' } });
+    expect(dup.status).toBe(409);
+    expect(checkSchema(dup.body, responseSchema('POST', '/groups', '409'), doc)).toEqual([]);
+    await h.call('POST', '/keys', { json: { name: 'in-vip', group: 'openapi-vip' } });
+    const inUse = await h.call('DELETE', '/groups/openapi-vip');
+    expect(inUse.status).toBe(409);
+    expect(checkSchema(inUse.body, responseSchema('DELETE', '/groups/{name}', '409'), doc)).toEqual([]);
+    const missing = await h.call('GET', '/groups/none');
+    expect(missing.status).toBe(404);
+    expect(checkSchema(missing.body, responseSchema('GET', '/groups/{name}', '404'), doc)).toEqual([]);
+  });
+
+  it('real price responses (put, replace, get, list, quote, missing) match their documented schemas', async () => {
+    const body = {
+      input_per_million: '1.5',
+      output_per_million: 6,
+      cached_input_per_million: null,
+      reasoning_per_million: '8',
+      per_request: '0.001',
+      per_image: 0,
+    };
+    expect(checkSchema(body, requestSchema('PUT', '/prices/{model}'), doc)).toEqual([]);
+    const created = await h.call('PUT', `/prices/${encodeURIComponent('vendor/model-*')}`, { json: body });
+    expect(created.status).toBe(201);
+    expect(checkSchema(created.body, responseSchema('PUT', '/prices/{model}', '201'), doc)).toEqual([]);
+    const minimal = { input_per_million: 1, output_per_million: 2 };
+    expect(checkSchema(minimal, requestSchema('PUT', '/prices/{model}'), doc)).toEqual([]);
+    const replaced = await h.call('PUT', `/prices/${encodeURIComponent('vendor/model-*')}`, {
+      json: minimal,
+    });
+    expect(replaced.status).toBe(200);
+    expect(checkSchema(replaced.body, responseSchema('PUT', '/prices/{model}', '200'), doc)).toEqual([]);
+    const got = await h.call('GET', '/prices/gpt-4o');
+    expect(checkSchema(got.body, responseSchema('GET', '/prices/{model}', '200'), doc)).toEqual([]);
+    const list = await h.call('GET', '/prices');
+    expect(checkSchema(list.body, responseSchema('GET', '/prices', '200'), doc)).toEqual([]);
+    const quote = await h.call('GET', '/prices/gpt-4o/quote?prompt_tokens=100&completion_tokens=10');
+    expect(quote.status).toBe(200);
+    expect(checkSchema(quote.body, responseSchema('GET', '/prices/{model}/quote', '200'), doc)).toEqual([]);
+    const unpriced = await h.call('GET', '/prices/unpriced-model/quote');
+    expect(unpriced.status).toBe(404);
+    expect(checkSchema(unpriced.body, responseSchema('GET', '/prices/{model}/quote', '404'), doc)).toEqual(
+      [],
+    );
+    const bad = await h.call('PUT', '/prices/x', { json: { input_per_million: -1, output_per_million: 1 } });
+    expect(bad.status).toBe(400);
+    expect(checkSchema(bad.body, responseSchema('PUT', '/prices/{model}', '400'), doc)).toEqual([]);
   });
 
   it('real error responses (400, 401, 404) match the documented error schema', async () => {

@@ -17,12 +17,17 @@ describe('config snapshot', () => {
     await h.close();
   });
 
-  it('after start(), the first snapshot is version 1 and reflects the (empty) database', () => {
+  it('after start(), the first snapshot is version 1 and reflects the database: the default group and the seeded prices', async () => {
+    const seeded = await h.db.selectFrom('model_prices').select('model').orderBy('model').execute();
+    expect(seeded.length).toBeGreaterThan(20);
     expect(h.controlPlane.configSource.current()).toEqual({
       version: 1,
       channels: [],
       keys: [],
       modelAliases: {},
+      users: [],
+      groups: [{ name: 'default', ratioPpm: 1_000_000 }],
+      prices: seeded.map((r) => expect.objectContaining({ model: r.model })),
     });
   });
 
@@ -142,8 +147,109 @@ describe('config snapshot', () => {
         group: 'default',
         pinnedChannelId: null,
         excludedChannelIds: [],
+        userId: null,
+        quotaNano: null,
+        usedNano: 0,
+        ipAllowlist: null,
+        rpmLimit: null,
+        tpmLimit: null,
+        concurrencyLimit: null,
+        createdAt: Date.parse('2026-01-02T03:04:05.000Z'),
       },
     ]);
+  });
+
+  it('a key of a user, with a quota, limits and an allowlist, and its user, group and price are in the snapshot, one write each', async () => {
+    const versions: number[] = [];
+    h.controlPlane.configSource.subscribe((s) => versions.push(s.version));
+    const group = await h.call('POST', '/groups', { json: { name: 'vip', price_ratio: '0.9' } });
+    const user = obj(
+      (
+        await h.call('POST', '/users', {
+          json: { name: 'reseller', group: 'vip', quota: '100', rpm_limit: 600, concurrency_limit: 8 },
+        })
+      ).body,
+    );
+    h.clock.now += 1000;
+    const key = obj(
+      (
+        await h.call('POST', '/keys', {
+          json: {
+            name: 'k',
+            user_id: user.id,
+            quota: '2.5',
+            ip_allowlist: ['203.0.113.0/24'],
+            tpm_limit: 50_000,
+          },
+        })
+      ).body,
+    );
+    await h.call('PUT', '/prices/house-model', { json: { input_per_million: 1, output_per_million: 2 } });
+    expect(group.status).toBe(201);
+    expect(versions).toEqual([2, 3, 4, 5]);
+
+    const snapshot = h.controlPlane.configSource.current();
+    expect(snapshot.keys).toEqual([
+      {
+        id: key.id,
+        name: 'k',
+        keyHash: hashKey(String(key.key)),
+        models: null,
+        expiresAt: null,
+        enabled: true,
+        group: 'vip',
+        pinnedChannelId: null,
+        excludedChannelIds: [],
+        userId: user.id,
+        quotaNano: 2_500_000_000,
+        usedNano: 0,
+        ipAllowlist: ['203.0.113.0/24'],
+        rpmLimit: null,
+        tpmLimit: 50_000,
+        concurrencyLimit: null,
+        createdAt: Date.parse('2026-01-02T03:04:06.000Z'),
+      },
+    ]);
+    expect(snapshot.users).toEqual([
+      {
+        id: user.id,
+        name: 'reseller',
+        enabled: true,
+        group: 'vip',
+        quotaNano: 100_000_000_000,
+        usedNano: 0,
+        rpmLimit: 600,
+        tpmLimit: null,
+        concurrencyLimit: 8,
+        createdAt: Date.parse('2026-01-02T03:04:05.000Z'),
+      },
+    ]);
+    expect(snapshot.groups).toEqual([
+      { name: 'default', ratioPpm: 1_000_000 },
+      { name: 'vip', ratioPpm: 900_000 },
+    ]);
+    expect(snapshot.prices).toContainEqual({
+      model: 'house-model',
+      inputNano: 1_000_000_000,
+      outputNano: 2_000_000_000,
+      cachedInputNano: null,
+      reasoningNano: null,
+      perRequestNano: 0,
+      perImageNano: 0,
+    });
+  });
+
+  it('reads and failed writes of users, groups and prices do not publish a snapshot', async () => {
+    await h.call('GET', '/users');
+    await h.call('GET', '/groups');
+    await h.call('GET', '/prices');
+    await h.call('GET', '/prices/gpt-4o/quote?prompt_tokens=10');
+    await h.call('POST', '/users', { json: { name: 'u', group: 'ghost' } });
+    await h.call('POST', '/groups', { json: { name: 'bad name' } });
+    await h.call('DELETE', '/groups/default');
+    await h.call('PUT', '/prices/m', { json: { input_per_million: -1, output_per_million: 1 } });
+    await h.call('POST', '/users/9/topup', { json: { amount: '1' } });
+    expect(h.controlPlane.configSource.current().version).toBe(1);
   });
 
   it('when a key is disabled and re-enabled, then current() shows each state as soon as the response arrives', async () => {

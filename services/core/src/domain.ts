@@ -1,3 +1,4 @@
+import type { ModelPrice } from './pricing.js';
 import type { ProviderId } from './provider-catalog.js';
 
 /** Provider-specific channel settings (see PROVIDER_CATALOG's `options`): Azure's api_version, Bedrock's region, ... */
@@ -104,6 +105,42 @@ export interface KeyRecord {
   pinnedChannelId: number | null;
   /** Admin override: channels this key never reaches. */
   excludedChannelIds: number[];
+  /** The user who owns the key, or null for a key of no user. */
+  userId: number | null;
+  /** Spending limit in nano-USD; null = unlimited. */
+  quotaNano: number | null;
+  /** Settled spend (nano-USD) when the snapshot was built; seeds the coordination store's balance. */
+  usedNano: number;
+  /** Client addresses allowed to use the key (CIDRs or single addresses); null = any. */
+  ipAllowlist: string[] | null;
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  concurrencyLimit: number | null;
+  /** Epoch ms; with the id it names the key's balance in the coordination store. */
+  createdAt: number;
+}
+
+/** A user (the owner of keys) as the relay sees it: its own balance and limits, shared by its keys. */
+export interface UserRecord {
+  id: number;
+  name: string;
+  enabled: boolean;
+  group: string;
+  /** Spending limit in nano-USD across all of the user's keys; null = unlimited. */
+  quotaNano: number | null;
+  /** Settled spend (nano-USD) when the snapshot was built. */
+  usedNano: number;
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  concurrencyLimit: number | null;
+  createdAt: number;
+}
+
+/** A key group: which channels its keys reach (channels list the groups they serve) and its price ratio. */
+export interface GroupRecord {
+  name: string;
+  /** Price multiplier in parts per million (1_000_000 = list price). */
+  ratioPpm: number;
 }
 
 /** Everything a relay needs to route, at one version. */
@@ -113,6 +150,10 @@ export interface ConfigSnapshot {
   keys: KeyRecord[];
   /** Client model name → the model it is routed as. */
   modelAliases: Record<string, string>;
+  users: UserRecord[];
+  /** Groups with a price ratio; a group that is not listed bills at ratio 1. */
+  groups: GroupRecord[];
+  prices: ModelPrice[];
 }
 
 export type UsageStatus = 'ok' | 'error' | 'aborted';
@@ -152,6 +193,18 @@ export interface UsageEvent {
   error: string | null;
   /** Epoch milliseconds when the request arrived. */
   createdAt: number;
+  /** The key's user, or null. Events from relays that predate this field decode with null. */
+  userId: number | null;
+  /**
+   * What the request costs in nano-USD (tokens × price × group ratio), computed by the relay from its
+   * snapshot's prices; accounting settles exactly this. Older events decode with 0.
+   */
+  costNano: number;
+  /**
+   * True when some token counts were counted locally by the tokenizer rather than reported by the
+   * upstream (a cut stream, an upstream that reported none). Older events decode with false.
+   */
+  partial: boolean;
 }
 
 /** A channel's routing fields at their defaults, for code (and tests) that build channels by hand. */

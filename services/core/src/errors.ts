@@ -72,9 +72,24 @@ export class PayloadTooLargeError extends GatewayError {
 
 export class RateLimitedError extends GatewayError {
   readonly retryAfterMs: number | null;
-  constructor(message: string, retryAfterMs: number | null = null, cause?: unknown) {
-    super(message, { code: 'rate_limit_exceeded', status: 429, type: 'rate_limit_error', cause });
+  constructor(
+    message: string,
+    retryAfterMs: number | null = null,
+    cause?: unknown,
+    code = 'rate_limit_exceeded',
+  ) {
+    super(message, { code, status: 429, type: 'rate_limit_error', cause });
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The key's or its user's balance cannot cover the request's hold. 402, so SDKs do not retry a request
+ * that only a top-up can let through; OpenAI's `insufficient_quota` type and code.
+ */
+export class QuotaExceededError extends GatewayError {
+  constructor(message: string, code = 'insufficient_quota') {
+    super(message, { code, status: 402, type: 'insufficient_quota' });
   }
 }
 

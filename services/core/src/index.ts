@@ -3,6 +3,13 @@ export * from './domain.js';
 export * from './provider-catalog.js';
 export { ADDRESS_CLASSES, classifyAddress, type AddressClass } from './address-policy.js';
 export type {
+  AdmissionDecision,
+  AdmissionRefusal,
+  AdmissionRelease,
+  AdmissionRequest,
+  LimitScope,
+  ScopeState,
+  WindowState,
   AccountFailureReport,
   AccountStatusReporter,
   ConfigSource,
@@ -28,3 +35,13 @@ export {
   type OAuthProfile,
   type AccountDecorations,
 } from './oauth-profiles.js';
+export {
+  NANOS_PER_USD,
+  MAX_NANOS,
+  RATIO_ONE,
+  parseUsd,
+  formatUsd,
+  parseRatio,
+  formatRatio,
+} from './money.js';
+export { findPrice, costNano, type ModelPrice, type BilledUsage } from './pricing.js';

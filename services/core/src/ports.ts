@@ -34,6 +34,100 @@ export interface CoordinationStore {
   reportHealth(key: string, member: string, value: string, ttlMs: number): Promise<void>;
   /** For each key, every member's latest report (member → value); `{}` when none. One round trip. */
   healthReports(keys: readonly string[]): Promise<Array<Record<string, string>>>;
+  /**
+   * Checks every scope's quota, request and token windows and concurrency, and when all of them
+   * admit the request takes its hold, its window counts and its concurrency slot in each scope, as one
+   * atomic step (all or nothing). One round trip.
+   */
+  admit(request: AdmissionRequest): Promise<AdmissionDecision>;
+  /**
+   * Ends an admitted request: frees its hold and concurrency slot in each scope, adds its real cost to
+   * the scope's spend and corrects the token window by `tokensDelta`. The hold and slot are freed only
+   * once (a repeated release, or one after the hold expired, still adds the cost). One round trip.
+   */
+  release(release: AdmissionRelease): Promise<void>;
+  /** Records that `member` (a relay) is alive for `ttlMs`; returns how many members are alive now. */
+  heartbeat(member: string, ttlMs: number): Promise<number>;
+}
+
+/** A key or user whose quota and limits a request counts against. */
+export interface LimitScope {
+  /**
+   * Names the scope's state in the store: `k:<key id>:<created_at>` or `u:<user id>:<created_at>`, so
+   * a recreated database never inherits an old balance.
+   */
+  id: string;
+  /** Spending limit in nano-USD; null = unlimited. */
+  quotaNano: number | null;
+  /** Settled spend known to the snapshot: the store starts from it when it holds no spend for the scope. */
+  usedNano: number;
+  /** Requests per minute; null = unlimited. */
+  rpmLimit: number | null;
+  /** Tokens per minute; null = unlimited. */
+  tpmLimit: number | null;
+  /** Requests in flight at once; null = unlimited. */
+  concurrencyLimit: number | null;
+}
+
+export interface AdmissionRequest {
+  requestId: string;
+  /** Epoch ms (the relay's clock). */
+  now: number;
+  /** How long the hold and concurrency slot live if never released (its relay died). */
+  ttlMs: number;
+  /** Estimated cost to hold (nano-USD). */
+  holdNano: number;
+  /** Estimated tokens (prompt + max output) counted in the token window. */
+  tokens: number;
+  scopes: LimitScope[];
+}
+
+/** A rate window as the `x-ratelimit-*` headers show it. */
+export interface WindowState {
+  limit: number;
+  /** What is left after this request (0 when refused). */
+  remaining: number;
+  /** Milliseconds until the window is fully replenished. */
+  resetMs: number;
+}
+
+/** One scope's state after an admission decision. */
+export interface ScopeState {
+  id: string;
+  /** Null when the scope has no such limit. */
+  requests: WindowState | null;
+  tokens: WindowState | null;
+  /** Quota minus spend minus holds (this request's included when admitted), nano-USD; null = unlimited. */
+  remainingNano: number | null;
+}
+
+export type AdmissionRefusal = 'quota' | 'rpm' | 'tpm' | 'concurrency';
+
+export type AdmissionDecision =
+  | { admitted: true; scopes: ScopeState[] }
+  | {
+      admitted: false;
+      /** The first scope that refused, and why. */
+      scope: string;
+      reason: AdmissionRefusal;
+      /** When trying again may succeed (rate windows and concurrency); null for an exhausted quota. */
+      retryAfterMs: number | null;
+      scopes: ScopeState[];
+    };
+
+export interface AdmissionRelease {
+  requestId: string;
+  now: number;
+  /** The admission's `now`: its token window is the one corrected. */
+  admittedAt: number;
+  /** The hold taken at admission. */
+  holdNano: number;
+  /** The real cost, added to each scope's spend. */
+  costNano: number;
+  /** Real tokens minus the admission's estimate (may be negative). */
+  tokensDelta: number;
+  /** The scope ids of the admission. */
+  scopes: string[];
 }
 
 /** What a relay tells the control plane about an account it must stop using. */

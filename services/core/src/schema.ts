@@ -125,6 +125,64 @@ export interface ApiKeysTable {
   pinned_channel_id: number | null;
   /** Admin override: JSON array of channel ids this key never reaches; NULL = none. */
   excluded_channel_ids: string | null;
+  /** The owning user, or NULL. */
+  user_id: number | null;
+  /** Spending limit in nano-USD; NULL = unlimited. */
+  quota_nano: number | null;
+  /** Settled spend in nano-USD: the sum of the key's usage rows' cost. */
+  used_nano: Generated<number>;
+  /** JSON array of CIDRs / addresses; NULL = any client address. */
+  ip_allowlist: string | null;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  concurrency_limit: number | null;
+  /** The newest settled usage row's request time. */
+  last_used_at: number | null;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  /** Unique. */
+  name: string;
+  email: string | null;
+  group_name: string;
+  enabled: number;
+  /** Spending limit in nano-USD across the user's keys; NULL = unlimited. */
+  quota_nano: number | null;
+  /** Settled spend in nano-USD: the sum of the user's usage rows' cost. */
+  used_nano: Generated<number>;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  concurrency_limit: number | null;
+  last_used_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A key group (`groups` is reserved in MySQL 8). */
+export interface UserGroupsTable {
+  name: string;
+  description: string | null;
+  /** Price multiplier in parts per million. */
+  price_ratio_ppm: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Prices in nano-USD: per million tokens, or per request / image. */
+export interface ModelPricesTable {
+  /** An exact model name or a `*` glob; primary key. */
+  model: string;
+  input_nano: number;
+  output_nano: number;
+  /** NULL = the input price. */
+  cached_input_nano: number | null;
+  /** NULL = the output price. */
+  reasoning_nano: number | null;
+  per_request_nano: Generated<number>;
+  per_image_nano: Generated<number>;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface UsageLogsTable {
@@ -151,6 +209,12 @@ export interface UsageLogsTable {
   stream: number;
   error: string | null;
   created_at: number;
+  /** The key's user, or NULL (also on rows before users existed). */
+  user_id: number | null;
+  /** tokens × price × group ratio, nano-USD; 0 on rows before costs were kept. */
+  cost_nano: Generated<number>;
+  /** 1 when token counts were counted locally (cut stream, no upstream usage). */
+  partial: Generated<number>;
 }
 
 /** Per UTC day, key, model and channel (0 = none): what accounting has written so far. */
@@ -170,6 +234,8 @@ export interface UsageDailyTable {
   /** Sum of `usage_logs.reasoning_tokens`; rows summed before this was kept contributed 0. */
   reasoning_tokens: number;
   latency_ms_sum: number;
+  /** Sum of `usage_logs.cost_nano`. */
+  cost_nano: Generated<number>;
   updated_at: number;
 }
 
@@ -189,6 +255,9 @@ export interface DB {
   proxies: ProxiesTable;
   oauth_states: OAuthStatesTable;
   model_aliases: ModelAliasesTable;
+  users: UsersTable;
+  user_groups: UserGroupsTable;
+  model_prices: ModelPricesTable;
 }
 
 export type ChannelRow = Selectable<ChannelsTable>;
@@ -205,6 +274,9 @@ export type UsageDailyRow = Selectable<UsageDailyTable>;
 export type ProxyRow = Selectable<ProxiesTable>;
 export type OAuthStateRow = Selectable<OAuthStatesTable>;
 export type ModelAliasRow = Selectable<ModelAliasesTable>;
+export type UserRow = Selectable<UsersTable>;
+export type UserGroupRow = Selectable<UserGroupsTable>;
+export type ModelPriceRow = Selectable<ModelPricesTable>;
 
 /** Columns typed as `bigint` in SQL come back as numbers on SQLite and strings on MySQL. */
 export type Millis = ColumnType<number, number, number>;

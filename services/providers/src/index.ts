@@ -31,4 +31,18 @@ export {
   type UpstreamFormat,
 } from './formats/registry.js';
 export { countTokensEstimate } from './formats/anthropic-messages/index.js';
+export { countPromptTokens } from './formats/anthropic-messages/count-tokens.js';
+export {
+  TOKENS_PER_IMAGE,
+  approximateTokens,
+  countTextTokens,
+  countTextTokensSync,
+  estimatePromptTokens,
+  estimatePromptTokensSync,
+  maxOutputTokens,
+  preloadTokenizer,
+  tokenizerFor,
+  type PromptEstimate,
+  type TokenizerName,
+} from './tokens/index.js';
 export { prefixSystemPrompt } from './formats/system-prompt-prefix.js';

@@ -32,6 +32,9 @@ function store() {
     reportHealth: async (key, member, value) =>
       void reports.set(key, { ...reports.get(key), [member]: value }),
     healthReports: async (keys) => keys.map((k) => reports.get(k) ?? {}),
+    admit: () => Promise.reject(new Error('account health never admits')),
+    release: () => Promise.reject(new Error('account health never releases')),
+    heartbeat: async () => 1,
   };
   return s;
 }
@@ -287,6 +290,9 @@ describe('AccountHealth', () => {
       version: 1,
       keys: [],
       modelAliases: {},
+      users: [],
+      groups: [],
+      prices: [],
       channels: [{ ...c.channel, accounts: [{ ...c.account, enabled }] }],
     });
     h.update(snap(false));
@@ -305,7 +311,15 @@ describe('AccountHealth', () => {
     await s.coolDown(accountKey(15), 60_000);
     expect((await h.usable([c])).usable).toHaveLength(1);
     // ...or until a snapshot arrives, which drops what was read.
-    h.update({ version: 2, keys: [], modelAliases: {}, channels: [c.channel] });
+    h.update({
+      version: 2,
+      keys: [],
+      modelAliases: {},
+      users: [],
+      groups: [],
+      prices: [],
+      channels: [c.channel],
+    });
     expect((await h.usable([c])).usable).toHaveLength(0);
     // A cooldown this relay sets is seen without a read.
     const other = candidate(16);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidRequestError, UpstreamError } from '@switchyard/core';
-import { CLIENT_CODECS, countTokensEstimate, providerFor } from '@switchyard/providers';
+import { CLIENT_CODECS, countPromptTokens, providerFor } from '@switchyard/providers';
 import { admitModelRequest, forwardedHeaders } from './model-admission.js';
 import type { RelayContext } from './relay-context.js';
 import type { RequestState } from './request-state.js';
@@ -9,8 +9,9 @@ import { providerDeps, sendAttempt } from './upstream-attempt.js';
 
 /**
  * `POST /v1/messages/count_tokens`: asked of an Anthropic upstream when the model is served by one;
- * otherwise (or when that upstream fails) counted locally with the documented approximation. Not
- * billed: no usage event is written for it.
+ * otherwise (or when that upstream fails) counted locally with the tokenizer of the model the first
+ * candidate serves it as (exact for OpenAI models, the documented approximation for others; see
+ * CONVERSION.md, "Token counting"). Not billed: no usage event is written for it.
  */
 export async function handleCountTokens(
   ctx: RelayContext,
@@ -18,7 +19,7 @@ export async function handleCountTokens(
   res: ServerResponse,
   state: RequestState,
 ): Promise<void> {
-  const { key, body, model } = await admitModelRequest(ctx, req, state, {
+  const { key, body, model } = await admitModelRequest(ctx, req, res, state, {
     validate: (b) => {
       if (!Array.isArray(b.messages)) {
         throw new InvalidRequestError("'messages' is required and must be an array.", { param: 'messages' });
@@ -59,12 +60,14 @@ export async function handleCountTokens(
     res.end(text);
     return;
   }
-  sendJson(res, 200, { input_tokens: countTokensEstimate(canonical) });
+  // An alias counts with the tokenizer of the model it resolves to.
+  const counted = { ...canonical, model: candidates[0]?.upstreamModel ?? model };
+  sendJson(res, 200, { input_tokens: await countPromptTokens(counted) });
 }
 
 /**
  * Gemini's `POST /v1beta/models/{model}:countTokens` (Gemini CLI asks it to manage its context):
- * counted locally with the same approximation as count_tokens, from `contents` or a whole
+ * counted locally with the model's tokenizer as count_tokens is, from `contents` or a whole
  * `generateContentRequest`. Not billed.
  */
 export async function handleGeminiCountTokens(
@@ -75,7 +78,7 @@ export async function handleGeminiCountTokens(
   model: string,
   queryKey: string | null,
 ): Promise<void> {
-  const { body } = await admitModelRequest(ctx, req, state, { pathModel: model, queryKey });
+  const { body } = await admitModelRequest(ctx, req, res, state, { pathModel: model, queryKey });
   const inner = body.generateContentRequest;
   const request =
     inner !== null && typeof inner === 'object' && !Array.isArray(inner)
@@ -85,5 +88,5 @@ export async function handleGeminiCountTokens(
     throw new InvalidRequestError("'contents' is required and must be an array.", { param: 'contents' });
   }
   const canonical = CLIENT_CODECS.gemini.parseRequest(request, { model, stream: false });
-  sendJson(res, 200, { totalTokens: countTokensEstimate(canonical) });
+  sendJson(res, 200, { totalTokens: await countPromptTokens(canonical) });
 }

@@ -12,7 +12,8 @@ import {
 import {
   CLIENT_CODECS,
   OpenAIChatStreamTap,
-  countTokensEstimate,
+  countTextTokens,
+  estimatePromptTokens,
   SseParser,
   prefixSystemPrompt,
   providerFor,
@@ -143,10 +144,11 @@ export async function handleGeneration(
   state: RequestState,
   ep: GenerationEndpoint,
 ): Promise<void> {
-  const { key, body, model } = await admitModelRequest(ctx, req, state, {
+  const { key, body, model } = await admitModelRequest(ctx, req, res, state, {
     pathModel: ep.pathModel,
     queryKey: ep.format === 'gemini' ? queryKey(req.url) : null,
     validate: (b) => validateShape(ep, b),
+    limits: ep.format,
   });
 
   const stream = ep.operation !== 'embeddings' && (ep.pathStream ?? body.stream === true);
@@ -667,8 +669,8 @@ interface StreamRelay {
   error(e: UpstreamError): string;
   /** The code of an upstream error event already relayed to the client as it was, or null. */
   relayedError(): string | null;
-  /** Characters of answer text (text, thinking, tool arguments) relayed so far. */
-  deliveredChars(): number;
+  /** The answer text (text, thinking, tool arguments) relayed so far. */
+  deliveredText(): string;
 }
 
 /** OpenAI Chat passthrough: upstream bytes as they are, watched for usage. */
@@ -680,7 +682,7 @@ function openAIPassthrough(job: GenerationJob): StreamRelay {
     complete: () => tap.sawDone,
     error: (e) => job.codec.createStreamEncoder(job.renderContext()).error(e),
     relayedError: () => null,
-    deliveredChars: () => tap.contentChars,
+    deliveredText: () => tap.deliveredText(),
   };
 }
 
@@ -688,7 +690,7 @@ function openAIPassthrough(job: GenerationJob): StreamRelay {
 function rawPassthrough(job: GenerationJob, decoder: StreamDecoder): StreamRelay {
   const parser = new SseParser();
   let upstreamError: string | null = null;
-  let chars = 0;
+  const delivered: string[] = [];
   return {
     step(chunk) {
       if (chunk === null) {
@@ -700,7 +702,7 @@ function rawPassthrough(job: GenerationJob, decoder: StreamDecoder): StreamRelay
         text += `${ev.raw}\n\n`;
         if (ev.data === null) continue;
         try {
-          for (const e of decoder.push({ event: ev.event, data: ev.data })) chars += answerChars(e);
+          for (const e of decoder.push({ event: ev.event, data: ev.data })) answerText(e, delivered);
         } catch (err) {
           // The upstream's own error event reaches the client as it is; it is only noted here.
           upstreamError = err instanceof GatewayError ? err.code : 'upstream_stream_error';
@@ -712,27 +714,27 @@ function rawPassthrough(job: GenerationJob, decoder: StreamDecoder): StreamRelay
     complete: () => decoder.complete,
     error: (e) => job.codec.createStreamEncoder(job.renderContext()).error(e),
     relayedError: () => upstreamError,
-    deliveredChars: () => chars,
+    deliveredText: () => delivered.join(''),
   };
 }
 
 /** A converted stream: upstream frames → canonical events → the client's events, one chunk at a time. */
 function conversion(unframer: Unframer, decoder: StreamDecoder, encoder: StreamEncoder): StreamRelay {
-  let chars = 0;
+  const delivered: string[] = [];
   return {
     step(chunk) {
       let text = '';
       const frames = chunk === null ? unframer.end() : unframer.push(chunk);
       for (const frame of frames) {
         for (const ev of decoder.push(frame)) {
-          chars += answerChars(ev);
+          answerText(ev, delivered);
           text += encoder.push(ev);
         }
       }
       if (chunk === null) for (const ev of decoder.end()) text += encoder.push(ev);
       return text;
     },
-    deliveredChars: () => chars,
+    deliveredText: () => delivered.join(''),
     usage: () => tokenUsageOrNull(decoder.usage),
     complete: () => decoder.complete,
     error: (e) => encoder.error(e),
@@ -798,22 +800,40 @@ async function pumpStream(
     });
     return endWithError(job, cut, relay);
   }
+  if (state.usage === null) await countLocally(job, relay);
   res.end();
   return null;
 }
 
+/** A complete stream whose upstream reported no usage: billed by the local tokenizer, marked partial. */
+async function countLocally(job: GenerationJob, relay: StreamRelay): Promise<void> {
+  const model = job.state.upstreamModel ?? job.state.model ?? '';
+  const completion = await countTextTokens(model, relay.deliveredText());
+  const prompt = await promptEstimate(job);
+  job.state.usage = {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens: prompt + completion,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+  };
+  job.state.partial = true;
+}
+
 /**
  * Ends a stream that already started with an error event in the client's format. What was delivered
- * is billed: when the upstream reported no output tokens before the cut, they are estimated from the
- * answer text relayed (and the prompt from the request): see CONVERSION.md, "Cut streams".
+ * is billed: when the upstream reported no output tokens before the cut, the answer text relayed is
+ * counted with the local tokenizer (and the prompt too, when the upstream reported none), and the
+ * usage is marked partial: see CONVERSION.md, "Cut streams".
  */
-function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamRelay): null {
+async function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamRelay): Promise<null> {
   const { state } = job;
   state.status = 'error';
   state.error = e.code;
   if (state.usage === null || state.usage.completionTokens === 0) {
-    const completion = Math.ceil(relay.deliveredChars() / CHARS_PER_TOKEN);
-    const prompt = state.usage?.promptTokens || promptEstimate(job);
+    const model = state.upstreamModel ?? state.model ?? '';
+    const completion = await countTextTokens(model, relay.deliveredText());
+    const prompt = state.usage?.promptTokens || (await promptEstimate(job));
     state.usage = {
       promptTokens: prompt,
       completionTokens: completion,
@@ -821,30 +841,23 @@ function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamRelay):
       cachedTokens: state.usage?.cachedTokens ?? 0,
       reasoningTokens: 0,
     };
+    state.partial = true;
   }
   if (!job.res.destroyed) job.res.end(relay.error(e));
   return null;
 }
 
-/** Why 4: the usual characters-per-token of English text in BPE tokenizers (the local estimate's ratio). */
-const CHARS_PER_TOKEN = 4;
-
-function promptEstimate(job: GenerationJob): number {
-  try {
-    return countTokensEstimate(job.canonical());
-  } catch {
-    // A passthrough body the canonical model cannot read: its JSON size is the best estimate left.
-    return Math.ceil(JSON.stringify(job.body).length / CHARS_PER_TOKEN);
-  }
+/** The prompt's tokens: counted at admission when a limit needed them, else now. */
+async function promptEstimate(job: GenerationJob): Promise<number> {
+  if (job.state.promptEstimate > 0) return job.state.promptEstimate;
+  const model = job.state.upstreamModel ?? job.state.model ?? '';
+  return (await estimatePromptTokens(job.ep.format, job.body, model)).tokens;
 }
 
-/** Characters of generated answer an event carries. */
-function answerChars(ev: Parameters<StreamEncoder['push']>[0]): number {
-  return ev.type === 'text_delta' || ev.type === 'thinking_delta'
-    ? ev.text.length
-    : ev.type === 'tool_args_delta'
-      ? ev.json.length
-      : 0;
+/** Collects the generated answer text an event carries. */
+function answerText(ev: Parameters<StreamEncoder['push']>[0], out: string[]): void {
+  if (ev.type === 'text_delta' || ev.type === 'thinking_delta') out.push(ev.text);
+  else if (ev.type === 'tool_args_delta') out.push(ev.json);
 }
 
 /** A whole answer as the canonical stream events that would have produced it. */

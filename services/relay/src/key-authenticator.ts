@@ -1,25 +1,58 @@
-import { AuthenticationError, hashKey, type ConfigSnapshot, type KeyRecord } from '@switchyard/core';
 import type { IncomingHttpHeaders } from 'node:http';
+import {
+  AuthenticationError,
+  PermissionDeniedError,
+  hashKey,
+  timingSafeEqualString,
+  type ConfigSnapshot,
+  type KeyRecord,
+  type UserRecord,
+} from '@switchyard/core';
+import { AddressSet } from './client-address.js';
+
+/** A key that passed verification, with its owner (null for a key of no user). */
+export interface Caller {
+  key: KeyRecord;
+  user: UserRecord | null;
+}
 
 /**
  * Verifies client keys against the snapshot's key records. Keys are looked up by their SHA-256, so
- * the comparison is a hash-table lookup on a digest: it reveals nothing about the plaintext.
+ * the lookup works on a digest and reveals nothing about the plaintext; the stored digest is then
+ * compared in constant time. Every new snapshot replaces the tables at once, so a revoked key is
+ * refused as soon as the relay has the snapshot that revoked it.
  */
 export class KeyAuthenticator {
   #byHash = new Map<string, KeyRecord>();
+  #users = new Map<number, UserRecord>();
+  #allowlists = new Map<number, AddressSet>();
 
   update(snapshot: ConfigSnapshot): void {
     const next = new Map<string, KeyRecord>();
-    for (const k of snapshot.keys) next.set(k.keyHash, k);
+    const allow = new Map<number, AddressSet>();
+    for (const k of snapshot.keys) {
+      next.set(k.keyHash, k);
+      if (k.ipAllowlist !== null) allow.set(k.id, new AddressSet(k.ipAllowlist));
+    }
+    const users = new Map<number, UserRecord>();
+    for (const u of snapshot.users) users.set(u.id, u);
     this.#byHash = next;
+    this.#users = users;
+    this.#allowlists = allow;
   }
 
   /**
    * Returns the key presented as `Authorization: Bearer`, `x-api-key` (Anthropic clients),
-   * `x-goog-api-key` or, where the route allows it, the `key` query parameter (Gemini clients), or
-   * throws a 401.
+   * `x-goog-api-key` or, where the route allows it, the `key` query parameter (Gemini clients), with
+   * its user, or throws: 401 for a missing, unknown, disabled or expired key (or a disabled user), 403
+   * for a client address outside the key's allow-list.
    */
-  authenticate(headers: IncomingHttpHeaders, now: number, queryKey: string | null = null): KeyRecord {
+  authenticate(
+    headers: IncomingHttpHeaders,
+    now: number,
+    queryKey: string | null = null,
+    address: string | null = null,
+  ): Caller {
     const presented = presentedKey(headers) ?? queryKey;
     if (presented === null) {
       throw new AuthenticationError(
@@ -27,13 +60,25 @@ export class KeyAuthenticator {
         'missing_api_key',
       );
     }
-    const key = this.#byHash.get(hashKey(presented));
-    if (key === undefined) throw new AuthenticationError();
+    const digest = hashKey(presented);
+    const key = this.#byHash.get(digest);
+    if (key === undefined || !timingSafeEqualString(key.keyHash, digest)) throw new AuthenticationError();
     if (!key.enabled) throw new AuthenticationError('This API key has been disabled.', 'api_key_disabled');
     if (key.expiresAt !== null && key.expiresAt <= now) {
       throw new AuthenticationError('This API key has expired.', 'api_key_expired');
     }
-    return key;
+    const user = key.userId === null ? null : (this.#users.get(key.userId) ?? null);
+    if (key.userId !== null && (user === null || !user.enabled)) {
+      throw new AuthenticationError("This API key's user has been disabled.", 'user_disabled');
+    }
+    const allow = this.#allowlists.get(key.id);
+    if (allow !== undefined && (address === null || !allow.has(address))) {
+      throw new PermissionDeniedError(
+        `This API key may not be used from the address ${address ?? 'unknown'}.`,
+        'ip_not_allowed',
+      );
+    }
+    return { key, user };
   }
 }
 

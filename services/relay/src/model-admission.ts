@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   InvalidRequestError,
   ModelNotFoundError,
@@ -6,7 +6,10 @@ import {
   matchesAnyModel,
   type KeyRecord,
 } from '@switchyard/core';
+import type { ClientFormat } from '@switchyard/providers';
 import { parseJsonObject, readBody } from './body-reader.js';
+import { clientAddress } from './client-address.js';
+import { admitCaller } from './tenancy.js';
 import type { RelayContext } from './relay-context.js';
 import type { RequestState } from './request-state.js';
 import { headerValue } from './header-value.js';
@@ -21,20 +24,30 @@ export interface AdmittedRequest {
 /**
  * The start of every model request: authenticate the caller, read the JSON body, take the model
  * (from the URL for Gemini, else the body), run the route's own body checks, then check that the key
- * may use the model and that a channel of its group serves it. Fills the request state as it goes.
+ * may use the model and that a channel of its group serves it, and, for billed routes, take the
+ * request's hold and rate-limit slots. Fills the request state as it goes.
  */
 export async function admitModelRequest(
   ctx: RelayContext,
   req: IncomingMessage,
+  res: ServerResponse,
   state: RequestState,
   opts: {
     pathModel?: string | null;
     queryKey?: string | null;
     validate?: (body: Record<string, unknown>) => void;
+    /** The client format of a billed route: its request counts against the caller's quota and limits. */
+    limits?: ClientFormat;
   } = {},
 ): Promise<AdmittedRequest> {
-  const key = ctx.auth.authenticate(req.headers, Date.now(), opts.queryKey ?? null);
+  const { key, user } = ctx.auth.authenticate(
+    req.headers,
+    Date.now(),
+    opts.queryKey ?? null,
+    clientAddress(req, ctx.trustedProxies),
+  );
   state.key = key;
+  state.user = user;
   const body = parseJsonObject(await readBody(req, ctx.options.bodyLimitBytes));
   const model = opts.pathModel ?? body.model;
   if (typeof model !== 'string' || model === '') {
@@ -47,6 +60,9 @@ export async function admitModelRequest(
   }
   if (!ctx.routing.serves(model, key)) throw new ModelNotFoundError(model);
   state.modelLabel = model;
+  if (opts.limits !== undefined) {
+    state.hold = await admitCaller(ctx, res, state, { key, user }, opts.limits, body, model);
+  }
   return { key, body, model };
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ModelNotFoundError, matchesAnyModel } from '@switchyard/core';
+import { clientAddress } from './client-address.js';
 import type { RelayContext } from './relay-context.js';
 import type { RequestState } from './request-state.js';
 import { sendJson } from './response-writer.js';
@@ -14,8 +15,10 @@ function allowedModels(
   state: RequestState,
   key: string | null,
 ): string[] {
-  const record = ctx.auth.authenticate(req.headers, Date.now(), key);
+  const caller = ctx.auth.authenticate(req.headers, Date.now(), key, clientAddress(req, ctx.trustedProxies));
+  const record = caller.key;
   state.key = record;
+  state.user = caller.user;
   return ctx.routing
     .listModels(record.group)
     .filter((id) => record.models === null || matchesAnyModel(record.models, id));

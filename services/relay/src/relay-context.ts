@@ -1,10 +1,12 @@
 import type { CoordinationStore } from '@switchyard/core';
 import type { Logger } from 'pino';
 import type { AccountHealth } from './account-health.js';
+import type { AddressSet } from './client-address.js';
 import type { ImageFetcher } from './image-fetcher.js';
 import type { KeyAuthenticator } from './key-authenticator.js';
 import type { RelayMetrics } from './relay-metrics.js';
 import type { RoutingTable } from './routing-table.js';
+import type { Tariff } from './tenancy.js';
 import type { UpstreamClient, UpstreamTimeouts } from './upstream-client.js';
 
 /** Relay settings, resolved from configuration by the composition root. */
@@ -18,6 +20,12 @@ export interface RelaySettings {
   timeouts: UpstreamTimeouts;
   /** Image URLs an upstream format needs inline: limits, and address classes admitted besides public ones. */
   images?: { maxBytes: number; timeoutMs: number; allow: ReadonlyArray<'loopback' | 'private'> };
+  /** Output tokens held for a request that names no max output, and the most held for one that does. */
+  holdMaxOutputTokens: number;
+  /** How long a hold and a concurrency slot outlive a relay that died before releasing them. */
+  holdTtlMs: number;
+  /** Proxies (CIDRs) whose `X-Forwarded-For` names the client; empty: the socket peer is the client. */
+  trustedProxies: readonly string[];
 }
 
 /** What request handlers share. */
@@ -25,6 +33,9 @@ export interface RelayContext {
   options: RelaySettings;
   auth: KeyAuthenticator;
   routing: RoutingTable;
+  tariff: Tariff;
+  /** The trusted proxies, parsed; null when none are configured. */
+  trustedProxies: AddressSet | null;
   coordination: CoordinationStore;
   health: AccountHealth;
   upstream: UpstreamClient;

@@ -8,17 +8,20 @@ import {
   GatewayError,
   NotFoundError,
   type AccountStatusReporter,
+  type ConfigSnapshot,
   type ConfigSource,
   type CoordinationStore,
   type UsageBus,
 } from '@switchyard/core';
 import { AccountHealth } from './account-health.js';
-import { CLIENT_CODECS, type ClientFormat } from '@switchyard/providers';
+import { CLIENT_CODECS, preloadTokenizer, type ClientFormat } from '@switchyard/providers';
 import { handleCountTokens, handleGeminiCountTokens } from './count-tokens.js';
 import { handleGeneration, type GenerationEndpoint } from './generation.js';
 import { ImageFetcher } from './image-fetcher.js';
 import { handleModels } from './model-routes.js';
+import { AddressSet } from './client-address.js';
 import { KeyAuthenticator } from './key-authenticator.js';
+import { Tariff } from './tenancy.js';
 import { RelayMetrics } from './relay-metrics.js';
 import type { RelayContext, RelaySettings } from './relay-context.js';
 import type { RequestState } from './request-state.js';
@@ -99,6 +102,10 @@ const ENDPOINTS: Record<string, GenerationEndpoint> = {
   },
 };
 
+// Why 5 s / 15 s: a relay that stops is out of the count within 15 s; two missed beats are tolerated.
+const HEARTBEAT_INTERVAL_MS = 5_000;
+const HEARTBEAT_TTL_MS = 15_000;
+
 /** A caller-supplied request id is echoed only if it is short and plain (it lands in logs and headers). */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
@@ -112,30 +119,52 @@ export class Relay {
   readonly #unsubscribe: () => void;
   #inflight = 0;
   #idleWaiters: Array<() => void> = [];
+  /** Hold releases still on their way to the coordination store. */
+  readonly #releasing = new Set<Promise<void>>();
+  readonly #heartbeat: NodeJS.Timeout;
 
   constructor(opts: RelayOptions) {
     const auth = new KeyAuthenticator();
     const routing = new RoutingTable();
     const metrics = new RelayMetrics(opts.registry);
+    const relayId = opts.relayId ?? `${hostname()}:${process.pid}`;
     const health = new AccountHealth({
       coordination: opts.coordination,
       reporter: opts.accountReporter ?? null,
-      relayId: opts.relayId ?? `${hostname()}:${process.pid}`,
+      relayId,
       metrics,
       logger: opts.logger,
     });
+    const tariff = new Tariff();
+    let preloaded = false;
     const apply = (s: ReturnType<ConfigSource['current']>): void => {
       auth.update(s);
+      tariff.update(s);
+      if (!preloaded && needsTokenizer(s)) {
+        // Holds count prompts; load the common encoding now rather than on a caller's first request.
+        preloaded = true;
+        preloadTokenizer('gpt-4o').catch(() => undefined);
+      }
       routing.update(s);
       health.update(s);
     };
     apply(opts.configSource.current());
     this.#unsubscribe = opts.configSource.subscribe(apply);
     this.#bus = opts.usageBus;
+    // Live relays are counted so that, while the shared store is down, each takes its share of limits.
+    const beat = (): void => {
+      opts.coordination.heartbeat(relayId, HEARTBEAT_TTL_MS).catch(() => undefined);
+    };
+    beat();
+    this.#heartbeat = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+    this.#heartbeat.unref();
     this.#ctx = {
       options: opts.settings,
       auth,
       routing,
+      tariff,
+      trustedProxies:
+        opts.settings.trustedProxies.length === 0 ? null : new AddressSet(opts.settings.trustedProxies),
       coordination: opts.coordination,
       health,
       upstream: new UpstreamClient(opts.settings.timeouts, {
@@ -156,6 +185,8 @@ export class Relay {
     const url = req.url ?? '';
     const v1 = url.startsWith('/v1/');
     if (!v1 && !url.startsWith('/v1beta/')) return false;
+    // The key owner's usage pages are the control plane's (they read the ledger).
+    if (url.startsWith('/v1/dashboard/') || url === '/v1/dashboard') return false;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method;
@@ -245,6 +276,7 @@ export class Relay {
   /** Resolves once no request is in flight and every usage event so far has been handled. */
   async idle(): Promise<void> {
     if (this.#inflight > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    await Promise.all([...this.#releasing]);
     await this.#bus.drained();
   }
 
@@ -254,7 +286,9 @@ export class Relay {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#heartbeat);
     this.#unsubscribe();
+    await Promise.all([...this.#releasing]);
     await this.#ctx.health.flush();
     this.#ctx.health.close();
     await this.#ctx.upstream.close();
@@ -280,6 +314,11 @@ export class Relay {
       started: performance.now(),
       clientGone: new AbortController(),
       key: null,
+      user: null,
+      hold: null,
+      promptEstimate: 0,
+      images: 0,
+      partial: false,
       model: null,
       modelLabel: 'unknown',
       upstreamModel: null,
@@ -338,6 +377,28 @@ export class Relay {
     sendJson(res, status, body, headers);
   }
 
+  /** Frees the request's hold and charges its cost in the coordination store (never delays the response). */
+  #release(state: RequestState, cost: number): void {
+    const hold = state.hold!;
+    const used = state.usage === null ? 0 : state.usage.totalTokens;
+    const released = this.#ctx.coordination
+      .release({
+        requestId: state.requestId,
+        now: Date.now(),
+        admittedAt: hold.admittedAt,
+        holdNano: hold.holdNano,
+        costNano: cost,
+        tokensDelta: used - hold.tokens,
+        scopes: hold.scopes,
+      })
+      .catch((err: unknown) => {
+        this.#ctx.logger.warn({ request_id: state.requestId, err }, 'releasing the request hold failed');
+      })
+      .finally(() => this.#releasing.delete(done));
+    const done: Promise<void> = released;
+    this.#releasing.add(done);
+  }
+
   #finish(state: RequestState): void {
     const ms = performance.now() - state.started;
     const labels = {
@@ -366,8 +427,17 @@ export class Relay {
       },
       'request',
     );
-    if (state.key !== null && state.model !== null && BILLABLE.has(state.route)) {
-      const u = state.usage;
+    const billed = state.key !== null && state.model !== null && BILLABLE.has(state.route);
+    const u = state.usage;
+    const cost =
+      billed && u !== null
+        ? this.#ctx.tariff.cost(state.model!, state.upstreamModel, state.key!.group, {
+            ...u,
+            images: state.images,
+          })
+        : 0;
+    if (state.hold !== null) this.#release(state, cost);
+    if (billed && state.key !== null && state.model !== null) {
       this.#bus.publish({
         requestId: state.requestId,
         clientRequestId: state.clientRequestId,
@@ -387,6 +457,9 @@ export class Relay {
         stream: state.stream,
         error: state.error,
         createdAt: state.createdAt,
+        userId: state.key.userId,
+        costNano: cost,
+        partial: state.partial,
       });
     }
     this.#inflight--;
@@ -401,6 +474,14 @@ export class Relay {
 const unknownRoute: Handler = async (_ctx, req) => {
   throw new NotFoundError(`Unknown route: ${req.method} ${(req.url ?? '').split('?')[0]}`, 'unknown_route');
 };
+
+/** True when some key or user has a quota or a token limit: their requests' prompts are counted. */
+function needsTokenizer(s: ConfigSnapshot): boolean {
+  return (
+    s.keys.some((k) => k.quotaNano !== null || k.tpmLimit !== null) ||
+    s.users.some((u) => u.quotaNano !== null || u.tpmLimit !== null)
+  );
+}
 
 function imageFetcherFor(settings: RelaySettings): ImageFetcher {
   const images = settings.images;

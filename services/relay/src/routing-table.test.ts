@@ -24,7 +24,15 @@ function channel(id: number, over: Partial<Channel> = {}): Channel {
 
 function table(channels: Channel[]): RoutingTable {
   const t = new RoutingTable();
-  const snap: ConfigSnapshot = { version: 1, channels, keys: [], modelAliases: {} };
+  const snap: ConfigSnapshot = {
+    version: 1,
+    channels,
+    keys: [],
+    modelAliases: {},
+    users: [],
+    groups: [],
+    prices: [],
+  };
   t.update(snap);
   return t;
 }
@@ -114,7 +122,15 @@ describe('channel selection', () => {
   it('when a new snapshot arrives, then cached routes are rebuilt', async () => {
     const t = table([channel(1)]);
     expect(t.serves('gpt-4o', DEFAULT_KEY)).toBe(true);
-    t.update({ version: 2, channels: [channel(1, { models: ['x'] })], keys: [], modelAliases: {} });
+    t.update({
+      version: 2,
+      channels: [channel(1, { models: ['x'] })],
+      keys: [],
+      modelAliases: {},
+      users: [],
+      groups: [],
+      prices: [],
+    });
     expect(t.serves('gpt-4o', DEFAULT_KEY)).toBe(false);
   });
 });
@@ -146,6 +162,9 @@ describe('groups, aliases and key overrides', () => {
       channels: [channel(1)],
       keys: [],
       modelAliases: { 'gpt-4': 'gpt-4o', ghost: 'none' },
+      users: [],
+      groups: [],
+      prices: [],
     });
     expect(t.resolve('gpt-4')).toBe('gpt-4o');
     expect((await t.candidates('gpt-4', DEFAULT_KEY, zero)).map((c) => c.upstreamModel)).toEqual(['gpt-4o']);

@@ -143,6 +143,8 @@ export async function startAllInOne(
     };
   });
   app.use('/admin/v1', controlPlane.adminRouter());
+  // A key owner's own usage and balance, read from the ledger (relays hand these paths on).
+  app.use('/v1/dashboard', controlPlane.dashboardRouter());
   finishApp(app);
 
   // The relay's routes skip express (they are the hot path); everything else goes through the app.

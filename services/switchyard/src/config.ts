@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -64,6 +65,25 @@ export const CONFIG_SCHEMA = z.object({
     .default(300_000)
     .describe(
       "Longest a request may spend on upstream attempts (failovers included) before its first byte reaches the client; each attempt's connect and first-byte timeouts are cut to what is left.",
+    ),
+  SWITCHYARD_HOLD_MAX_OUTPUT_TOKENS: int(1, 1_000_000)
+    .default(8192)
+    .describe(
+      "Output tokens a quota hold assumes for a request that names no max output, and the most it assumes for one that does (the request's real cost is charged either way).",
+    ),
+  SWITCHYARD_HOLD_TTL_MS: int(1000, 86_400_000)
+    .default(900_000)
+    .describe(
+      'How long a quota hold and a concurrency slot outlive a relay that died before releasing them (default 15 min).',
+    ),
+  SWITCHYARD_TRUSTED_PROXIES: z
+    .string()
+    .refine((v) => v.split(',').every((e) => isCidr(e.trim())), {
+      message: 'must be a comma-separated list of IP addresses or CIDRs',
+    })
+    .optional()
+    .describe(
+      'Load balancers and ingresses (comma-separated CIDRs) whose X-Forwarded-For names the client for key IP allow-lists; unset: the TCP peer is the client.',
     ),
   SWITCHYARD_UPSTREAM_ALLOW: z
     .string()
@@ -189,6 +209,9 @@ export interface SwitchyardConfig {
     deadlineMs: number;
     timeouts: { connectMs: number; firstByteMs: number; idleMs: number };
     images: { maxBytes: number; timeoutMs: number; allow: Array<'loopback' | 'private'> };
+    holdMaxOutputTokens: number;
+    holdTtlMs: number;
+    trustedProxies: string[];
   };
   /** Settings of the distributed roles; null where unset. */
   internal: {
@@ -253,6 +276,9 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
         timeoutMs: c.SWITCHYARD_IMAGE_FETCH_TIMEOUT_MS,
         allow: (c.SWITCHYARD_IMAGE_FETCH_ALLOW?.split(',') ?? []) as Array<'loopback' | 'private'>,
       },
+      holdMaxOutputTokens: c.SWITCHYARD_HOLD_MAX_OUTPUT_TOKENS,
+      holdTtlMs: c.SWITCHYARD_HOLD_TTL_MS,
+      trustedProxies: c.SWITCHYARD_TRUSTED_PROXIES?.split(',').map((e) => e.trim()) ?? [],
     },
     internal: {
       token: c.SWITCHYARD_INTERNAL_TOKEN ?? null,
@@ -295,4 +321,14 @@ export function configReference(): string {
     return `| \`${name}\` | ${def === undefined ? '' : `\`${String(def)}\``} | ${schema.description ?? ''} |`;
   });
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+/** An IPv4/IPv6 address, or one with a `/prefix` that fits its family. */
+function isCidr(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  const family = isIP(slash === -1 ? entry : entry.slice(0, slash));
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const bits = entry.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }

@@ -10,7 +10,15 @@ import { channelCredentials, serverCredentials } from '../src/grpc-credentials.j
 
 /** Internal gRPC with TLS and mTLS, configured the way the roles read SWITCHYARD_GRPC_TLS_* files. */
 const TOKEN = 'tls-internal-token-0123456789';
-const snapshot: ConfigSnapshot = { version: 4, channels: [], keys: [], modelAliases: {} };
+const snapshot: ConfigSnapshot = {
+  version: 4,
+  channels: [],
+  keys: [],
+  modelAliases: {},
+  users: [],
+  groups: [],
+  prices: [],
+};
 const source: ConfigSource = { current: () => snapshot, subscribe: () => () => undefined };
 let dir: string;
 const f = (name: string) => path.join(dir, name);

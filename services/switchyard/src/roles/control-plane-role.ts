@@ -74,6 +74,8 @@ export async function startControlPlaneRole(
     };
   });
   app.use('/admin/v1', controlPlane.adminRouter());
+  // A key owner's own usage and balance, read from the ledger (relays hand these paths on).
+  app.use('/v1/dashboard', controlPlane.dashboardRouter());
   finishApp(app);
   const http = await listenHttp(app, config.http.host, config.http.port);
   logger.info(

@@ -166,7 +166,22 @@ export async function startRelayRole(
   finishApp(app);
   const http = await listenHttp(
     (req, res) => {
-      if (!relay.dispatch(req, res)) app(req, res);
+      if (relay.dispatch(req, res)) return;
+      if ((req.url ?? '').startsWith('/v1/dashboard')) {
+        // Key owners' usage pages read the ledger: the control plane serves them, not relays.
+        const body = JSON.stringify({
+          error: {
+            message:
+              'The usage dashboard is served by the control plane; route /v1/dashboard to it (see the README, "Tenancy, quotas and billing").',
+            type: 'invalid_request_error',
+            param: null,
+            code: 'served_by_control_plane',
+          },
+        });
+        res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+        return;
+      }
+      app(req, res);
     },
     config.http.host,
     config.http.port,

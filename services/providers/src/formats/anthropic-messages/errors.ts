@@ -16,6 +16,8 @@ export function anthropicErrorType(status: number): string {
       return 'authentication_error';
     case 403:
       return 'permission_error';
+    case 402:
+      return 'billing_error';
     case 404:
       return 'not_found_error';
     case 413:

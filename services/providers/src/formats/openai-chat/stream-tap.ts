@@ -33,6 +33,8 @@ export class OpenAIChatStreamTap {
    * answer's size, for estimating the tokens of a stream cut before its usage chunk.
    */
   contentChars = 0;
+  /** The raw (JSON-escaped) `content` strings relayed so far, decoded only when asked for. */
+  readonly #content: string[] = [];
 
   constructor(opts: { stripUsageChunk: boolean }) {
     this.#stripUsageChunk = opts.stripUsageChunk;
@@ -55,10 +57,23 @@ export class OpenAIChatStreamTap {
     }
     const complete = buf.subarray(0, end + 2);
     this.#pending = end + 2 < buf.length ? Buffer.from(buf.subarray(end + 2)) : null;
-    this.contentChars += contentChars(complete);
+    this.contentChars += contentStrings(complete, this.#content);
     if (!this.sawDone && complete.includes(DONE)) this.sawDone = true;
     if (!hasUsageObject(complete)) return complete;
     return this.#events(complete.toString('utf8'));
+  }
+
+  /** The answer text relayed so far (every `content` string, decoded), for counting its tokens. */
+  deliveredText(): string {
+    let text = '';
+    for (const raw of this.#content) {
+      try {
+        text += JSON.parse(`"${raw}"`) as string;
+      } catch {
+        text += raw;
+      }
+    }
+    return text;
   }
 
   /**
@@ -77,7 +92,7 @@ export class OpenAIChatStreamTap {
   #slow(bytes: Buffer): string {
     let out = '';
     for (const ev of this.#parser.push(bytes)) {
-      if (ev.data !== null) this.contentChars += contentChars(Buffer.from(ev.data));
+      if (ev.data !== null) this.contentChars += contentStrings(Buffer.from(ev.data), this.#content);
       out += this.#event(ev.raw, ev.data);
     }
     return out;
@@ -127,14 +142,18 @@ export class OpenAIChatStreamTap {
 
 const EMPTY = Buffer.alloc(0);
 
-/** The length of every `"content":"..."` string value in `buf` (a scan, no JSON parse). */
-function contentChars(buf: Buffer): number {
+/**
+ * Collects every `"content":"..."` string value in `buf` (raw, still escaped) into `out` and returns
+ * their total length (a scan, no JSON parse).
+ */
+function contentStrings(buf: Buffer, out: string[]): number {
   let n = 0;
   for (let at = buf.indexOf(CONTENT); at !== -1; at = buf.indexOf(CONTENT, at + 1)) {
     let i = at + CONTENT.length;
     const start = i;
     while (i < buf.length && buf[i] !== QUOTE) i += buf[i] === BACKSLASH ? 2 : 1;
     n += i - start;
+    if (i > start) out.push(buf.toString('utf8', start, i));
   }
   return n;
 }
