@@ -1,8 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import OpenAI from 'openai';
-import { connect as natsConnect } from 'nats';
-import { Redis } from 'ioredis';
 import { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlDialect } from '@switchyard/adapters';
@@ -11,7 +7,14 @@ import { expectedCompletion, startMockUpstream, type MockUpstream } from '@switc
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
 import {
-  createLogger,
+  adminCall,
+  distributedSuite,
+  NATS_URL,
+  propagated,
+  quietLogger,
+  REDIS_URL,
+} from './distributed-harness.js';
+import {
   loadConfig,
   startAccountingRole,
   startControlPlaneRole,
@@ -23,14 +26,9 @@ import {
  * Distributed mode on the machine's MariaDB, Redis and NATS: one control plane, two relays and one
  * accounting process (in this test process, sharing nothing but those services and gRPC).
  */
-const NATS_URL = process.env.SWITCHYARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ADMIN = 'distributed-admin-token-0123456789';
+const suite = distributedSuite('distributed', 'cd');
 const messages = [{ role: 'user' as const, content: 'Hello distributed' }];
-
-const run = randomBytes(4).toString('hex');
-const sink = new Writable({ write: (_c, _e, cb) => cb() });
-const logger = createLogger('warn', sink);
+const logger = quietLogger;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let mock: MockUpstream;
 let cp: RoleHandle;
@@ -38,50 +36,12 @@ let relays: RoleHandle[];
 let accounting: RoleHandle;
 let db: Kysely<DB>;
 
-function env(extra: Record<string, string>): Record<string, string> {
-  return {
-    SWITCHYARD_HTTP_HOST: '127.0.0.1',
-    SWITCHYARD_HTTP_PORT: '0',
-    SWITCHYARD_INTERNAL_TOKEN: 'internal-token-0123456789abcdef',
-    SWITCHYARD_DATABASE_URL: database.url,
-    SWITCHYARD_ADMIN_TOKEN: ADMIN,
-    SWITCHYARD_SECRET_KEY: 'cd'.repeat(32),
-    SWITCHYARD_NATS_URL: NATS_URL,
-    SWITCHYARD_NATS_STREAM: `SY_TEST_${run}`,
-    SWITCHYARD_REDIS_URL: REDIS_URL,
-    SWITCHYARD_REDIS_PREFIX: `switchyard-test:${run}:`,
-    // The mock upstream listens on loopback, which distributed roles refuse by default.
-    SWITCHYARD_UPSTREAM_ALLOW: 'loopback',
-    ...extra,
-  };
-}
+const env = (extra: Record<string, string>) => suite.env(database.url, extra);
 
 async function admin<T>(method: string, route: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${cp.url}/admin/v1${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const res = await adminCall<T>(cp, suite.adminToken, method, route, body);
   expect(res.status).toBeLessThan(300);
-  return (res.status === 204 ? null : await res.json()) as T;
-}
-
-/** Resolves once every relay serves config version >= `version`; returns how long that took. */
-async function propagated(version: number): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    const versions = await Promise.all(
-      relays.map(
-        async (r) =>
-          ((await (await fetch(`${r.url}/readyz`)).json()) as { checks: { config_version: number } }).checks
-            .config_version,
-      ),
-    );
-    if (versions.every((v) => v >= version)) return performance.now() - t0;
-    if (performance.now() - t0 > 5_000)
-      throw new Error(`relays at ${versions.join(', ')}, wanted ${version}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return res.body;
 }
 
 async function rowCount(keyId: number): Promise<number> {
@@ -91,11 +51,6 @@ async function rowCount(keyId: number): Promise<number> {
     .where('key_id', '=', keyId)
     .executeTakeFirstOrThrow();
   return Number(r.n);
-}
-
-async function cpVersion(): Promise<number> {
-  return ((await (await fetch(`${cp.url}/readyz`)).json()) as { checks: { config_version: number } }).checks
-    .config_version;
 }
 
 beforeAll(async () => {
@@ -117,13 +72,7 @@ afterAll(async () => {
   await cp?.close();
   await db?.destroy();
   await mock?.close();
-  const nc = await natsConnect({ servers: NATS_URL });
-  await (await nc.jetstreamManager()).streams.delete(`SY_TEST_${run}`).catch(() => undefined);
-  await nc.close();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`switchyard-test:${run}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await suite.cleanup();
   await database?.drop();
 });
 
@@ -139,7 +88,7 @@ describe('distributed mode', () => {
       accounts: ['a', 'b', 'c', 'd'].map((n) => ({ name: n, api_key: `sk-acct-${n}` })),
     });
     key = await admin('POST', '/keys', { name: 'distributed' });
-    expect(await propagated(await cpVersion())).toBeLessThan(1_000);
+    expect(await propagated(cp, relays)).toBeLessThan(1_000);
     for (const r of relays) {
       const client = new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 });
       const res = await client.chat.completions.create({ model: 'gpt-4o', messages });
@@ -179,7 +128,7 @@ describe('distributed mode', () => {
 
   it('when 1,000 concurrent requests are spread over both relays, then the ledger holds exactly 1,000 rows with exact token sums', async () => {
     const k = await admin<{ id: number; key: string }>('POST', '/keys', { name: 'thousand' });
-    await propagated(await cpVersion());
+    await propagated(cp, relays);
     const clients = relays.map((r) => new OpenAI({ apiKey: k.key, baseURL: `${r.url}/v1`, maxRetries: 0 }));
     // 32 at a time: enough concurrency to interleave both relays' batches in JetStream and accounting.
     for (let i = 0; i < 1000; i += 32) {
@@ -335,7 +284,7 @@ describe('distributed mode', () => {
 
   it('when the key is disabled on the control plane, then both relays refuse it within a second', async () => {
     await admin('PATCH', `/keys/${key.id}`, { enabled: false });
-    expect(await propagated(await cpVersion())).toBeLessThan(1_000);
+    expect(await propagated(cp, relays)).toBeLessThan(1_000);
     for (const r of relays) {
       const client = new OpenAI({ apiKey: key.key, baseURL: `${r.url}/v1`, maxRetries: 0 });
       await expect(client.chat.completions.create({ model: 'gpt-4o', messages })).rejects.toBeInstanceOf(
@@ -355,7 +304,7 @@ describe('distributed mode', () => {
       accounts: [{ api_key: JSON.stringify(mock.googleServiceAccount()) }],
     });
     const k = await admin<{ key: string }>('POST', '/keys', { name: 'vertex-client' });
-    expect(await propagated(await cpVersion())).toBeLessThan(1_000);
+    expect(await propagated(cp, relays)).toBeLessThan(1_000);
     for (const r of relays) {
       const res = await fetch(`${r.url}/v1/messages`, {
         method: 'POST',

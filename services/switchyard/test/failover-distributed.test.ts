@@ -1,30 +1,27 @@
-import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { connect as natsConnect } from 'nats';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
 import {
-  createLogger,
-  loadConfig,
-  startControlPlaneRole,
-  startRelayRole,
-  type RoleHandle,
-} from '../src/index.js';
+  adminCall,
+  configVersion,
+  distributedSuite,
+  propagated,
+  quietLogger,
+  REDIS_URL,
+} from './distributed-harness.js';
+import { loadConfig, startControlPlaneRole, startRelayRole, type RoleHandle } from '../src/index.js';
 
 /**
  * Failover across two relays that share nothing but Redis (cooldowns, health reports), NATS and the
  * control plane over gRPC (auth-failure reports, snapshots): what one relay learns about an account,
  * the other acts on.
  */
-const NATS_URL = process.env.SWITCHYARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ADMIN = 'failover-admin-token-0123456789';
-const run = randomBytes(4).toString('hex');
-const PREFIX = `switchyard-failover:${run}:`;
-const logger = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
+const suite = distributedSuite('failover', 'ef');
+const PREFIX = suite.redisPrefix;
+const run = suite.run;
+const logger = quietLogger;
 const messages = [{ role: 'user', content: 'hello two relays' }];
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -33,49 +30,9 @@ let cp: RoleHandle;
 let relays: [RoleHandle, RoleHandle];
 let seq = 0;
 
-function env(extra: Record<string, string>): Record<string, string> {
-  return {
-    SWITCHYARD_HTTP_HOST: '127.0.0.1',
-    SWITCHYARD_HTTP_PORT: '0',
-    SWITCHYARD_INTERNAL_TOKEN: 'internal-token-0123456789abcdef',
-    SWITCHYARD_DATABASE_URL: database.url,
-    SWITCHYARD_ADMIN_TOKEN: ADMIN,
-    SWITCHYARD_SECRET_KEY: 'ef'.repeat(32),
-    SWITCHYARD_NATS_URL: NATS_URL,
-    SWITCHYARD_NATS_STREAM: `SY_FAILOVER_${run}`,
-    SWITCHYARD_REDIS_URL: REDIS_URL,
-    SWITCHYARD_REDIS_PREFIX: PREFIX,
-    SWITCHYARD_UPSTREAM_ALLOW: 'loopback',
-    ...extra,
-  };
-}
-
-async function admin<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${cp.url}/admin/v1${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as T };
-}
-
-async function configVersion(r: RoleHandle): Promise<number> {
-  const ready = (await (await fetch(`${r.url}/readyz`)).json()) as { checks: { config_version: number } };
-  return ready.checks.config_version;
-}
-
-/** Resolves once both relays serve the control plane's current snapshot version. */
-async function propagated(): Promise<void> {
-  const want = await configVersion(cp);
-  const t0 = Date.now();
-  while (Date.now() - t0 < 5_000) {
-    const versions = await Promise.all(relays.map(configVersion));
-    if (versions.every((v) => v >= want)) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`relays did not reach config version ${want}`);
-}
+const env = (extra: Record<string, string>) => suite.env(database.url, extra);
+const admin = <T>(method: string, route: string, body?: unknown) =>
+  adminCall<T>(cp, suite.adminToken, method, route, body);
 
 interface Pool {
   channelId: number;
@@ -102,7 +59,7 @@ async function pool(n: number, extra: Record<string, unknown> = {}): Promise<Poo
     name: `two-${seq}`,
     pinned_channel_id: ch.body.id,
   });
-  await propagated();
+  await propagated(cp, relays);
   return {
     channelId: ch.body.id,
     accountIds: ch.body.accounts.map((a) => a.id),
@@ -146,13 +103,7 @@ afterAll(async () => {
   for (const r of relays ?? []) await r.close();
   await cp?.close();
   await mock?.close();
-  const nc = await natsConnect({ servers: NATS_URL });
-  await (await nc.jetstreamManager()).streams.delete(`SY_FAILOVER_${run}`).catch(() => undefined);
-  await nc.close();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await suite.cleanup();
   await database?.drop();
 });
 
@@ -207,7 +158,7 @@ describe('failover across two relays', () => {
     // Re-enabling clears the cooldown for every relay at once.
     mock.setCredentialFaults(first, null);
     expect((await admin('POST', `/accounts/${p.accountIds[0]}/enable`)).status).toBe(200);
-    await propagated();
+    await propagated(cp, relays);
     expect(await chat(relays[1], p)).toBe(200);
     expect(hits(first)).toBe(2);
   });
@@ -222,7 +173,7 @@ describe('failover across two relays', () => {
     );
     expect(acct.body).toMatchObject({ enabled: false, disabled_by: 'auto' });
     expect(acct.body.disabled_reason).toMatch(/401/);
-    await propagated();
+    await propagated(cp, relays);
     for (let i = 0; i < 3; i++) expect(await chat(relays[0], p)).toBe(200);
     expect(hits(p.credentials[0]!)).toBe(1);
   });

@@ -1,16 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Kysely, sql } from 'kysely';
-import { connect as natsConnect } from 'nats';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlDialect } from '@switchyard/adapters';
 import { parseUsd, type DB } from '@switchyard/core';
 import { estimatePromptTokens } from '@switchyard/providers';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
+import { adminCall, distributedSuite, propagated, quietLogger } from './distributed-harness.js';
 import {
-  createLogger,
   loadConfig,
   startAccountingRole,
   startControlPlaneRole,
@@ -22,13 +18,8 @@ import {
  * Quotas and rate limits across two relays that share only Redis, NATS, MariaDB and the control
  * plane: holds and windows are one shared state, settlement is exact, and a revoked key stops at once.
  */
-const NATS_URL = process.env.SWITCHYARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ADMIN = 'tenancy-admin-token-0123456789';
-const run = randomBytes(4).toString('hex');
-const PREFIX = `switchyard-tenancy:${run}:`;
-const STREAM = `SY_TENANCY_${run}`;
-const logger = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
+const suite = distributedSuite('tenancy', 'ab');
+const logger = quietLogger;
 const MODEL = 'gpt-4o-mini';
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -39,49 +30,9 @@ let accounting: RoleHandle;
 let relays: [RoleHandle, RoleHandle];
 let seq = 0;
 
-function env(extra: Record<string, string>): Record<string, string> {
-  return {
-    SWITCHYARD_HTTP_HOST: '127.0.0.1',
-    SWITCHYARD_HTTP_PORT: '0',
-    SWITCHYARD_INTERNAL_TOKEN: 'internal-token-0123456789abcdef',
-    SWITCHYARD_DATABASE_URL: database.url,
-    SWITCHYARD_ADMIN_TOKEN: ADMIN,
-    SWITCHYARD_SECRET_KEY: 'ab'.repeat(32),
-    SWITCHYARD_NATS_URL: NATS_URL,
-    SWITCHYARD_NATS_STREAM: STREAM,
-    SWITCHYARD_REDIS_URL: REDIS_URL,
-    SWITCHYARD_REDIS_PREFIX: PREFIX,
-    SWITCHYARD_UPSTREAM_ALLOW: 'loopback',
-    ...extra,
-  };
-}
-
-async function admin<T>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${cp.url}/admin/v1${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text === '' ? null : JSON.parse(text)) as T };
-}
-
-async function configVersion(r: RoleHandle): Promise<number> {
-  const ready = (await (await fetch(`${r.url}/readyz`)).json()) as { checks: { config_version: number } };
-  return ready.checks.config_version;
-}
-
-/** Resolves once both relays serve the control plane's current snapshot version. */
-async function propagated(): Promise<void> {
-  const want = await configVersion(cp);
-  const t0 = Date.now();
-  while (Date.now() - t0 < 5_000) {
-    const versions = await Promise.all(relays.map(configVersion));
-    if (versions.every((v) => v >= want)) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`relays did not reach config version ${want}`);
-}
+const env = (extra: Record<string, string>) => suite.env(database.url, extra);
+const admin = <T>(method: string, route: string, body?: unknown) =>
+  adminCall<T>(cp, suite.adminToken, method, route, body);
 
 interface Tenant {
   keyId: number;
@@ -92,7 +43,7 @@ interface Tenant {
 /** A channel of its own (one mock account) and a key pinned to it with the given limits. */
 async function tenant(keyFields: Record<string, unknown>): Promise<Tenant> {
   seq++;
-  const credential = `sk-tenancy-${seq}-${run}`;
+  const credential = `sk-tenancy-${seq}-${suite.run}`;
   const ch = await admin<{ id: number }>('POST', '/channels', {
     name: `tenancy-${seq}`,
     provider: 'openai',
@@ -108,7 +59,7 @@ async function tenant(keyFields: Record<string, unknown>): Promise<Tenant> {
     ...keyFields,
   });
   expect(k.status).toBe(201);
-  await propagated();
+  await propagated(cp, relays);
   return { keyId: k.body.id, key: k.body.key, credential };
 }
 
@@ -174,13 +125,7 @@ afterAll(async () => {
   await cp?.close();
   await mock?.close();
   await db?.destroy();
-  const nc = await natsConnect({ servers: NATS_URL });
-  await (await nc.jetstreamManager()).streams.delete(STREAM).catch(() => undefined);
-  await nc.close();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await suite.cleanup();
   await database?.drop();
 });
 
