@@ -75,7 +75,7 @@ export async function handleChatCompletions(
       created,
       model,
       choices: [choice],
-      usage,
+      ...(r.omitUsage ? {} : { usage }),
       system_fingerprint: 'fp_mock',
     };
     if (flavor.azure) completion.prompt_filter_results = promptFilterResults();
@@ -131,7 +131,7 @@ export async function handleChatCompletions(
     for (const piece of expected.chunks) events.push(chunk({ content: piece }, null, true));
   }
   events.push(chunk({}, finishReason));
-  if (includeUsage) {
+  if (includeUsage && !r.omitUsage) {
     events.push(
       dataEvent({
         id,

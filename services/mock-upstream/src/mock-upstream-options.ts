@@ -29,6 +29,8 @@ export interface MockUpstreamOptions {
    * `x-mock-cached-tokens` overrides it); default 0.
    */
   cachedTokens?: number;
+  /** The OpenAI chat route reports no usage, as some OpenAI-compatible hosts do; default false. */
+  omitUsage?: boolean;
   /** When set, every Bedrock route verifies the request's AWS Signature V4 against these (else 403). */
   awsCredentials?: AwsCredentials;
   /** When set (>= 400), `POST /token` answers every exchange with this status. */

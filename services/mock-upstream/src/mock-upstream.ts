@@ -59,6 +59,8 @@ export class MockUpstream {
   requests: RecordedRequest[] = [];
   /** Cached prompt tokens every usage reports unless the request's `x-mock-cached-tokens` says otherwise. */
   cachedTokens: number;
+  /** When true, the OpenAI chat route answers without usage (no `usage`, no usage chunk). */
+  omitUsage: boolean;
   /** When >= 400, `POST /token` answers every exchange with this status (null: exchanges work). */
   tokenStatus: number | null;
   /** `POST /token` requests received, successful or not. */
@@ -88,6 +90,7 @@ export class MockUpstream {
     this.chunks = opts.chunks ?? DEFAULT_CHUNKS;
     this.requireKey = opts.requireKey;
     this.cachedTokens = opts.cachedTokens ?? 0;
+    this.omitUsage = opts.omitUsage ?? false;
     this.awsCredentials = opts.awsCredentials;
     this.tokenStatus = opts.tokenStatus ?? null;
     this.google = new GoogleTokenIssuer(opts.now ?? Date.now);
@@ -353,6 +356,7 @@ export class MockUpstream {
       faults,
       defaultChunks: this.chunks,
       cachedTokens: requestedCachedTokens(req.headers, this.cachedTokens),
+      omitUsage: this.omitUsage,
       query,
       nextId: this.nextId,
     };

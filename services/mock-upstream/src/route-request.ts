@@ -10,6 +10,8 @@ export interface RouteRequest {
   defaultChunks: number;
   /** Cached prompt tokens to report (header `x-mock-cached-tokens`, else the instance's `cachedTokens`). */
   cachedTokens: number;
+  /** The OpenAI chat route reports no usage (as some OpenAI-compatible hosts do): instance `omitUsage`. */
+  omitUsage: boolean;
   /** The query string's parameters. */
   query: URLSearchParams;
   /** Next number of the instance's response id sequence. */

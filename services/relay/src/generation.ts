@@ -20,6 +20,7 @@ import {
   readOpenAIUsage,
   upstreamCodecFor,
   type CanonicalRequest,
+  type CanonicalResponse,
   type CanonicalUsage,
   type ClientCodec,
   type ClientFormat,
@@ -399,8 +400,10 @@ async function passthroughAttempt(
     // A non-retryable 4xx is the upstream's verdict on the request itself: relay it as it is.
     const text = await readWhole(job, up);
     if (typeof text !== 'string') return text;
-    if (up.status < 400) recordUsage(state, usageOfJson(text, codec));
-    else {
+    if (up.status < 400) {
+      recordUsage(state, usageOfJson(text, codec));
+      if (state.usage === null) await countAnswerLocally(job, answerOfJson(text, codec));
+    } else {
       state.status = 'error';
       state.error = `upstream_http_${up.status}`;
     }
@@ -479,6 +482,7 @@ async function convertedAttempt(
     }
     const answer = codec.parseResponse(provider.unwrapResponse ? provider.unwrapResponse(parsed) : parsed);
     recordUsage(state, tokenUsage(answer.usage));
+    if (state.usage === null || state.usage.totalTokens === 0) await countAnswerLocally(job, answer);
     if (job.stream) {
       // The upstream ignored streaming: replay the whole answer as the client's stream.
       const encoder = job.codec.createStreamEncoder(job.renderContext());
@@ -770,7 +774,7 @@ async function pumpStream(
     if (!state.clientGone.signal.aborted) await out.send(relay.step(null));
   } catch (err) {
     recordUsage(state, relay.usage());
-    if (state.clientGone.signal.aborted) return markAborted(state);
+    if (state.clientGone.signal.aborted) return abortedMidStream(job, relay, out.started);
     if (!out.started) {
       // Nothing reached the client yet (an error event came first): another account may still answer.
       up.body.destroy();
@@ -786,7 +790,7 @@ async function pumpStream(
     return endWithError(job, streamCut(err), relay);
   }
   recordUsage(state, relay.usage());
-  if (state.clientGone.signal.aborted) return markAborted(state);
+  if (state.clientGone.signal.aborted) return abortedMidStream(job, relay, out.started);
   const relayed = relay.relayedError();
   if (relayed !== null) {
     state.status = 'error';
@@ -805,10 +809,31 @@ async function pumpStream(
   return null;
 }
 
+/** The client left during a stream: what reached it before is billed, as for a cut stream. */
+async function abortedMidStream(job: GenerationJob, relay: StreamRelay, started: boolean): Promise<null> {
+  if (started) await billDelivered(job, relay);
+  return markAborted(job.state);
+}
+
 /** A complete stream whose upstream reported no usage: billed by the local tokenizer, marked partial. */
-async function countLocally(job: GenerationJob, relay: StreamRelay): Promise<void> {
+function countLocally(job: GenerationJob, relay: StreamRelay): Promise<void> {
+  return countTextLocally(job, relay.deliveredText());
+}
+
+/** A whole answer without usage from the upstream: its text counted locally, marked partial. */
+function countAnswerLocally(job: GenerationJob, answer: CanonicalResponse | null): Promise<void> {
+  const parts: string[] = [];
+  for (const part of answer?.content ?? []) {
+    if (part.type === 'text' || part.type === 'thinking') parts.push(part.text);
+    else if (part.type === 'tool_call') parts.push(part.name, part.arguments);
+  }
+  return countTextLocally(job, parts.join(''));
+}
+
+/** Usage from the local tokenizer: the prompt and `answerText`, marked partial. */
+async function countTextLocally(job: GenerationJob, answerText: string): Promise<void> {
   const model = job.state.upstreamModel ?? job.state.model ?? '';
-  const completion = await countTextTokens(model, relay.deliveredText());
+  const completion = answerText === '' ? 0 : await countTextTokens(model, answerText);
   const prompt = await promptEstimate(job);
   job.state.usage = {
     promptTokens: prompt,
@@ -830,6 +855,18 @@ async function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamR
   const { state } = job;
   state.status = 'error';
   state.error = e.code;
+  await billDelivered(job, relay);
+  if (!job.res.destroyed) job.res.end(relay.error(e));
+  return null;
+}
+
+/**
+ * A stream that ended before the upstream's usage (cut, or the client left): when the upstream
+ * reported no output tokens, the answer text relayed is counted with the local tokenizer (and the
+ * prompt too, when the upstream reported none), and the usage is marked partial.
+ */
+async function billDelivered(job: GenerationJob, relay: StreamRelay): Promise<void> {
+  const { state } = job;
   if (state.usage === null || state.usage.completionTokens === 0) {
     const model = state.upstreamModel ?? state.model ?? '';
     const completion = await countTextTokens(model, relay.deliveredText());
@@ -843,8 +880,6 @@ async function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamR
     };
     state.partial = true;
   }
-  if (!job.res.destroyed) job.res.end(relay.error(e));
-  return null;
 }
 
 /** The prompt's tokens: counted at admission when a limit needed them, else now. */
@@ -909,6 +944,16 @@ export function tokenUsage(u: CanonicalUsage): TokenUsage {
 
 function tokenUsageOrNull(u: CanonicalUsage | null): TokenUsage | null {
   return u === null ? null : tokenUsage(u);
+}
+
+/** A passthrough answer in canonical form, for counting its text; null when it cannot be read. */
+function answerOfJson(text: string, codec: UpstreamCodec | null): CanonicalResponse | null {
+  if (codec === null) return null;
+  try {
+    return codec.parseResponse(JSON.parse(text));
+  } catch {
+    return null;
+  }
 }
 
 function usageOfJson(text: string, codec: UpstreamCodec | null): TokenUsage | null {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseUsd } from '@switchyard/core';
-import { countTextTokens } from '@switchyard/providers';
-import type { MockUpstream } from '@switchyard/mock-upstream';
+import { countTextTokens, estimatePromptTokens } from '@switchyard/providers';
+import { expectedCompletion, type MockUpstream } from '@switchyard/mock-upstream';
 import { NO_BREAKER, resetAccountHealth, startMocks, startTestGateway, type TestGateway } from './harness.js';
 
 /**
@@ -83,9 +83,15 @@ async function usageOf(keyId: number): Promise<UsageView[]> {
   return res.body.data;
 }
 
-function openai(key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+function openai(
+  key: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+) {
   return fetch(`${t.gw.url}/v1/chat/completions`, {
     method: 'POST',
+    ...(signal && { signal }),
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ messages: [{ role: 'user', content: 'hello tenancy' }], ...body }),
   });
@@ -293,6 +299,80 @@ describe('cut streams', () => {
       await resetAccountHealth(t);
     }
   });
+});
+
+describe('clients that leave mid-stream', () => {
+  it('when the client disconnects after some chunks, then what reached it is billed by the tokenizer, marked aborted and partial', async () => {
+    const k = await newKey();
+    mock.setCredentialFaults('sk-tenancy-upstream', { chunkDelayMs: 50 });
+    try {
+      const body = {
+        model: 'gpt-4o-mini',
+        stream: true,
+        mock_chunks: 40,
+        messages: [{ role: 'user', content: 'A slow story the reader will not finish reading today' }],
+      };
+      const controller = new AbortController();
+      const res = await openai(k.key, body, {}, controller.signal);
+      const reader = res.body!.getReader();
+      let received = '';
+      while (deltaText(received).length < 10) {
+        const { value } = await reader.read();
+        received += new TextDecoder().decode(value);
+      }
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+      const seen = await countTextTokens('gpt-4o-mini', deltaText(received));
+      // idle() waits for the request the client left, so its row is there.
+      const [row] = await usageOf(k.id);
+      expect(row).toMatchObject({ status: 'aborted', partial: true });
+      expect(row!.completion_tokens).toBeGreaterThanOrEqual(seen);
+      expect(row!.completion_tokens).toBeLessThan(
+        await countTextTokens('gpt-4o-mini', expectedCompletion(body, 40).content),
+      );
+    } finally {
+      mock.setCredentialFaults('sk-tenancy-upstream', null);
+      await resetAccountHealth(t);
+    }
+  });
+});
+
+describe('upstreams that report no usage', () => {
+  const body = {
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'An upstream that counts nothing' }],
+  };
+
+  it.each([
+    ['a plain answer', false],
+    ['a streamed answer', true],
+  ])(
+    'when %s comes without usage, then the tokenizer counts prompt and answer and the row is partial',
+    async (_name, stream) => {
+      const k = await newKey();
+      mock.omitUsage = true;
+      try {
+        const res = await openai(k.key, { ...body, stream });
+        expect(res.status).toBe(200);
+        const answer = stream
+          ? deltaText(await res.text())
+          : ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message
+              .content;
+        expect(answer).toBe(expectedCompletion(body).content);
+        const [row] = await usageOf(k.id);
+        const prompt = (await estimatePromptTokens('openai-chat', body, 'gpt-4o-mini')).tokens;
+        expect(row).toMatchObject({
+          status: 'ok',
+          partial: true,
+          prompt_tokens: prompt,
+          completion_tokens: await countTextTokens('gpt-4o-mini', answer),
+        });
+        expect(parseUsd(row!.cost)).toBe(row!.prompt_tokens * 150 + row!.completion_tokens * 600);
+      } finally {
+        mock.omitUsage = false;
+      }
+    },
+  );
 });
 
 /** The cost the price table says, computed independently of the gateway's code (BigInt, half up). */
