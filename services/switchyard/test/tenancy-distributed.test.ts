@@ -5,7 +5,8 @@ import { parseUsd, type DB } from '@switchyard/core';
 import { estimatePromptTokens } from '@switchyard/providers';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-import { adminCall, distributedSuite, propagated, quietLogger } from './distributed-harness.js';
+import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
+import { adminCall, distributedSuite, propagated, quietLogger, REDIS_URL } from './distributed-harness.js';
 import {
   loadConfig,
   startAccountingRole,
@@ -211,6 +212,42 @@ describe('rate limits across two relays', () => {
     await settled();
     // The slots are free again once the requests ended.
     expect((await chat(relays[1], t, { messages: [{ role: 'user', content: 'again' }] })).status).toBe(200);
+  });
+});
+
+describe('limits while Redis is away', () => {
+  it('when a relay loses Redis, then it enforces its share of the limit (limit ÷ live relays) on its own', async () => {
+    const t = await tenant({ rpm_limit: 30 });
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+    const relay = await startRelayRole(
+      loadConfig(
+        env({
+          SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
+          SWITCHYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+          SWITCHYARD_RELAY_ID: 'tenancy-cut-off',
+        }),
+      ),
+      logger,
+    );
+    try {
+      await propagated(cp, [relay]);
+      // Its start-up heartbeat is answered before this request's admission: three relays are alive.
+      expect((await chat(relay, t, { messages: [{ role: 'user', content: 'before' }] })).status).toBe(200);
+      proxy.cut();
+      const replies: Reply[] = [];
+      for (let i = 0; i < 20; i++) {
+        replies.push(await chat(relay, t, { messages: [{ role: 'user', content: `alone ${i}` }] }));
+      }
+      expect(replies.filter((r) => r.status === 200).length).toBe(10);
+      const limited = replies.filter((r) => r.status === 429);
+      expect(limited.length).toBe(10);
+      expect(limited[0]!.headers.get('x-ratelimit-limit-requests')).toBe('10');
+      const ready = (await (await fetch(`${relay.url}/readyz`)).json()) as { checks: { redis: string } };
+      expect(ready.checks.redis).toMatch(/^down/);
+    } finally {
+      await relay.close();
+      await proxy.close();
+    }
   });
 });
 
