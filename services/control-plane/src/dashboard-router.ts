@@ -10,11 +10,11 @@ import {
   type DashboardBalanceView,
   type DashboardUsagePageView,
 } from './dashboard-view.js';
-import { toIso } from './iso-time.js';
-import { encodeUsageCursor } from './usage-cursor.js';
-import { dashboardUsageInput, summaryRange, USAGE_DEFAULT_LIMIT } from './usage-input.js';
+import { PAGE_DEFAULT_LIMIT } from './page-query.js';
+import { nextUsageCursor } from './usage-cursor.js';
+import { dashboardUsageInput, summaryRange } from './usage-input.js';
 import type { UsageFilter, UsageQuery } from './usage-query.js';
-import { toUsageSummaryRowView } from './usage-view.js';
+import { toUsageSummaryRowView, toUsageSummaryView } from './usage-view.js';
 
 /** What the dashboard handlers share. */
 export interface DashboardContext {
@@ -59,22 +59,16 @@ export function createDashboardRouter(ctx: DashboardContext): Router {
       : await ctx.usage.page({
           ...filter,
           beforeId: query.cursor,
-          limit: query.limit ?? USAGE_DEFAULT_LIMIT,
+          limit: query.limit ?? PAGE_DEFAULT_LIMIT,
         });
-    const last = page.rows.at(-1);
     const body: DashboardUsagePageView = {
       scope:
         caller.user === null
           ? { user_id: null, key_id: caller.key.id }
           : { user_id: caller.user.id, key_id: null },
-      summary: {
-        group_by: groupBy,
-        since: toIso(range.since),
-        until: toIso(range.until),
-        data: summary.map(toUsageSummaryRowView),
-      },
+      summary: toUsageSummaryView(groupBy, range, summary.map(toUsageSummaryRowView)),
       data: page.rows.map(toDashboardUsageView),
-      next_cursor: page.hasMore && last !== undefined ? encodeUsageCursor(last.id) : null,
+      next_cursor: nextUsageCursor(page),
     };
     res.json(body);
   });

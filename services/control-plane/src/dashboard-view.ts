@@ -2,7 +2,7 @@ import { formatUsd } from '@switchyard/core';
 import type { DashboardCaller } from './dashboard-caller.js';
 import { toIso } from './iso-time.js';
 import type { UsageRecord } from './usage-query.js';
-import type { UsageSummaryView } from './usage-view.js';
+import { toUsageView, type UsageSummaryView, type UsageView } from './usage-view.js';
 
 /** A balance: the limit, the settled spend and what is left, USD as decimal strings. */
 interface BalanceView {
@@ -47,57 +47,27 @@ export function toDashboardBalanceView(caller: DashboardCaller): DashboardBalanc
 }
 
 /**
- * One of the caller's usage rows. Only what the caller itself sent and got back: no channel, account
- * or upstream model (how the gateway served it is the operator's business), no other user's data.
+ * One of the caller's usage rows: GET /usage's view of it without the user (the page's `scope` says
+ * whose rows these are) and without the channel, account or upstream model (how the gateway served
+ * it is the operator's business).
  */
-export interface DashboardUsageView {
-  id: number;
-  request_id: string;
-  client_request_id: string | null;
-  key_id: number;
-  model: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  cost: string;
-  partial: boolean;
-  status: string;
-  http_status: number;
-  latency_ms: number;
-  stream: boolean;
-  error: string | null;
-  created_at: string;
-}
+export type DashboardUsageView = Omit<UsageView, 'user_id' | 'channel_id' | 'account_id' | 'upstream_model'>;
 
 export function toDashboardUsageView(row: UsageRecord): DashboardUsageView {
-  return {
-    id: row.id,
-    request_id: row.requestId,
-    client_request_id: row.clientRequestId,
-    key_id: row.keyId,
-    model: row.model,
-    prompt_tokens: row.promptTokens,
-    completion_tokens: row.completionTokens,
-    total_tokens: row.totalTokens,
-    cached_tokens: row.cachedTokens,
-    reasoning_tokens: row.reasoningTokens,
-    cost: formatUsd(row.costNano),
-    partial: row.partial,
-    status: row.status,
-    http_status: row.httpStatus,
-    latency_ms: row.latencyMs,
-    stream: row.stream,
-    error: row.error,
-    created_at: toIso(row.createdAt),
-  };
+  const {
+    user_id: _userId,
+    channel_id: _channelId,
+    account_id: _accountId,
+    upstream_model: _upstreamModel,
+    ...view
+  } = toUsageView(row);
+  return view;
 }
 
 export interface DashboardUsagePageView {
   /** Whose usage this is: the caller's user (all its keys) or, for a key of no user, the key. */
   scope: { user_id: number; key_id: null } | { user_id: null; key_id: number };
-  summary: UsageSummaryView & { group_by: 'model' | 'key' };
+  summary: UsageSummaryView<'model' | 'key'>;
   data: DashboardUsageView[];
   /** Pass back as `cursor` for the next (older) page of `data`; null on the last page. */
   next_cursor: string | null;

@@ -60,6 +60,7 @@ export const userKeyQueryInput = z.object({
   /** Substring of the name. */
   q: substringQuery.optional(),
 });
+export type UserKeyQueryInput = z.output<typeof userKeyQueryInput>;
 
 /** Query of GET /keys. */
 export const keyQueryInput = userKeyQueryInput.extend({ user_id: idQuery.optional() });

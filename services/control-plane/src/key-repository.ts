@@ -1,44 +1,24 @@
 import type { Kysely } from 'kysely';
-import { InvalidRequestError, type ApiKeyRow, type DB } from '@switchyard/core';
+import { InvalidRequestError, type ApiKeyRow, type DB, type KeyRecord } from '@switchyard/core';
 import { DEFAULT_GROUP, lockGroup, requireGroupExists } from './group-repository.js';
 import { parseStringArray } from './json-columns.js';
-import { containsText, type Page } from './page-query.js';
+import { limitChanges, limitValues, numberOrNull, readLimits, type LimitSettings } from './limit-columns.js';
+import { containsText, readPage, type Page, type PageWindow } from './page-query.js';
 import { lockUser } from './user-repository.js';
 
-/** A client key as stored: the hash and a display prefix, never the plaintext. */
-export interface StoredKey {
-  id: number;
-  name: string;
-  keyHash: string;
+/**
+ * A client key as stored: the snapshot's record (the hash, never the plaintext) plus the display
+ * prefix, the last change and the last use.
+ */
+export interface StoredKey extends KeyRecord {
   keyPrefix: string;
-  /** Allowed model globs; null means every model. */
-  models: string[] | null;
-  /** Epoch milliseconds, or null for a key that never expires. */
-  expiresAt: number | null;
-  group: string;
-  enabled: boolean;
-  createdAt: number;
   updatedAt: number;
-  /** Admin override: only this channel serves the key. */
-  pinnedChannelId: number | null;
-  /** Admin override: channels the key never reaches. */
-  excludedChannelIds: number[];
-  /** The owning user, or null. */
-  userId: number | null;
-  /** Spending limit in nano-USD; null = unlimited. */
-  quotaNano: number | null;
-  /** Settled spend in nano-USD (accounting adds every usage row's cost). */
-  usedNano: number;
-  /** Client addresses (CIDRs or single addresses) allowed to use the key; null = any. */
-  ipAllowlist: string[] | null;
-  rpmLimit: number | null;
-  tpmLimit: number | null;
-  concurrencyLimit: number | null;
   /** The newest settled request's time, epoch ms; null before the first. */
   lastUsedAt: number | null;
 }
 
-export interface NewKey {
+/** A new key; a limit left out is none (an unlimited quota). */
+export interface NewKey extends Partial<LimitSettings> {
   name: string;
   keyHash: string;
   keyPrefix: string;
@@ -51,11 +31,7 @@ export interface NewKey {
   excludedChannelIds?: number[];
   /** Must exist (400 `unknown_user`). */
   userId?: number | null;
-  quotaNano?: number | null;
   ipAllowlist?: string[] | null;
-  rpmLimit?: number | null;
-  tpmLimit?: number | null;
-  concurrencyLimit?: number | null;
 }
 
 /** Fields of a key an admin may change; the hash never changes (issue a new key instead). */
@@ -78,15 +54,12 @@ export type KeyPatch = Partial<
   >
 >;
 
-export interface KeyFilter {
+export interface KeyFilter extends PageWindow {
   userId?: number | undefined;
   group?: string | undefined;
   enabled?: boolean | undefined;
   /** Substring of the name, case-insensitive. */
   q?: string | undefined;
-  /** Only keys with a greater id (the page cursor). */
-  afterId?: number | undefined;
-  limit: number;
 }
 
 function unknownUser(id: number): InvalidRequestError {
@@ -117,13 +90,8 @@ export class KeyRepository {
     if (filter.group !== undefined) query = query.where('group_name', '=', filter.group);
     if (filter.enabled !== undefined) query = query.where('enabled', '=', filter.enabled ? 1 : 0);
     if (filter.q !== undefined) query = query.where(containsText('name', filter.q));
-    if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId);
-    // One extra row tells whether another page exists without a COUNT.
-    const rows = await query
-      .orderBy('id')
-      .limit(filter.limit + 1)
-      .execute();
-    return { rows: rows.slice(0, filter.limit).map(toKey), hasMore: rows.length > filter.limit };
+    const page = await readPage(query, filter);
+    return { rows: page.rows.map(toKey), hasMore: page.hasMore };
   }
 
   async get(id: number): Promise<StoredKey | undefined> {
@@ -165,11 +133,8 @@ export class KeyRepository {
               : JSON.stringify(key.excludedChannelIds),
           enabled: key.enabled ? 1 : 0,
           user_id: userId,
-          quota_nano: key.quotaNano ?? null,
           ip_allowlist: jsonOrNull(key.ipAllowlist ?? null),
-          rpm_limit: key.rpmLimit ?? null,
-          tpm_limit: key.tpmLimit ?? null,
-          concurrency_limit: key.concurrencyLimit ?? null,
+          ...limitValues(key),
           created_at: now,
           updated_at: now,
         })
@@ -218,11 +183,8 @@ export class KeyRepository {
           }),
           ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
           ...(patch.userId !== undefined && { user_id: patch.userId }),
-          ...(patch.quotaNano !== undefined && { quota_nano: patch.quotaNano }),
           ...(patch.ipAllowlist !== undefined && { ip_allowlist: jsonOrNull(patch.ipAllowlist) }),
-          ...(patch.rpmLimit !== undefined && { rpm_limit: patch.rpmLimit }),
-          ...(patch.tpmLimit !== undefined && { tpm_limit: patch.tpmLimit }),
-          ...(patch.concurrencyLimit !== undefined && { concurrency_limit: patch.concurrencyLimit }),
+          ...limitChanges(patch),
           updated_at: now,
         })
         .where('id', '=', id)
@@ -243,11 +205,6 @@ function jsonOrNull(list: string[] | null): string | null {
   return list === null ? null : JSON.stringify(list);
 }
 
-/** Nullable integer columns: BIGINT comes back as a string on MySQL. */
-function numberOrNull(value: number | string | null): number | null {
-  return value === null ? null : Number(value);
-}
-
 function toKey(row: ApiKeyRow): StoredKey {
   return {
     id: Number(row.id),
@@ -264,12 +221,7 @@ function toKey(row: ApiKeyRow): StoredKey {
     excludedChannelIds:
       row.excluded_channel_ids === null ? [] : (JSON.parse(row.excluded_channel_ids) as number[]).map(Number),
     userId: numberOrNull(row.user_id),
-    quotaNano: numberOrNull(row.quota_nano),
-    usedNano: Number(row.used_nano),
     ipAllowlist: row.ip_allowlist === null ? null : parseStringArray(row.ip_allowlist),
-    rpmLimit: numberOrNull(row.rpm_limit),
-    tpmLimit: numberOrNull(row.tpm_limit),
-    concurrencyLimit: numberOrNull(row.concurrency_limit),
-    lastUsedAt: numberOrNull(row.last_used_at),
+    ...readLimits(row),
   };
 }

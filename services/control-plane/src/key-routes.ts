@@ -2,10 +2,11 @@ import type { Router } from 'express';
 import { generateClientKey, hashKey, NotFoundError } from '@switchyard/core';
 import type { AdminContext } from './admin-context.js';
 import { parseInput } from './admin-errors.js';
-import { keyCreateInput, keyPatchInput, keyQueryInput } from './key-input.js';
+import { keyCreateInput, keyPatchInput, keyQueryInput, type UserKeyQueryInput } from './key-input.js';
 import { toKeyView, type CreatedKeyView, type KeyPageView } from './key-view.js';
-import { nextCursor, PAGE_DEFAULT_LIMIT } from './page-query.js';
-import { parsePathId } from './path-id.js';
+import { pageWindow, toPageView } from './page-query.js';
+import { requirePathId } from './path-id.js';
+import { limitSettings } from './tenancy-fields.js';
 
 /** Why 12: `sk-sy-` plus 6 random characters, enough to tell keys apart in a list, far too few to guess. */
 const KEY_PREFIX_LENGTH = 12;
@@ -14,20 +15,27 @@ function keyNotFound(raw: unknown): NotFoundError {
   return new NotFoundError(`Key '${String(raw)}' does not exist.`, 'key_not_found', 'id');
 }
 
+/** One page of keys as GET /keys and GET /users/:id/keys answer it: `query`'s, of `userId` when given. */
+export async function keyPage(
+  ctx: AdminContext,
+  query: UserKeyQueryInput,
+  userId: number | undefined,
+): Promise<KeyPageView> {
+  const page = await ctx.keys.page({
+    userId,
+    group: query.group,
+    enabled: query.enabled,
+    q: query.q,
+    ...pageWindow(query),
+  });
+  return toPageView('keys', page, toKeyView);
+}
+
 /** `/keys` CRUD. The plaintext key exists only in the POST response; the database keeps its hash. */
 export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
   router.get('/keys', async (req, res) => {
     const query = parseInput(keyQueryInput, req.query, 'query');
-    const page = await ctx.keys.page({
-      userId: query.user_id,
-      group: query.group,
-      enabled: query.enabled,
-      q: query.q,
-      afterId: query.cursor,
-      limit: query.limit ?? PAGE_DEFAULT_LIMIT,
-    });
-    const body: KeyPageView = { data: page.rows.map(toKeyView), next_cursor: nextCursor('keys', page) };
-    res.json(body);
+    res.json(await keyPage(ctx, query, query.user_id));
   });
 
   router.post('/keys', async (req, res) => {
@@ -45,11 +53,8 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
         pinnedChannelId: input.pinned_channel_id ?? null,
         excludedChannelIds: input.excluded_channel_ids ?? [],
         userId: input.user_id ?? null,
-        quotaNano: input.quota ?? null,
         ipAllowlist: input.ip_allowlist ?? null,
-        rpmLimit: input.rpm_limit ?? null,
-        tpmLimit: input.tpm_limit ?? null,
-        concurrencyLimit: input.concurrency_limit ?? null,
+        ...limitSettings(input),
       },
       ctx.now(),
     );
@@ -60,15 +65,13 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
   });
 
   router.get('/keys/:id', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    const key = id === undefined ? undefined : await ctx.keys.get(id);
+    const key = await ctx.keys.get(requirePathId(req.params.id, keyNotFound));
     if (key === undefined) throw keyNotFound(req.params.id);
     res.json(toKeyView(key));
   });
 
   router.patch('/keys/:id', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    if (id === undefined) throw keyNotFound(req.params.id);
+    const id = requirePathId(req.params.id, keyNotFound);
     const input = parseInput(keyPatchInput, req.body, 'body');
     const key = await ctx.keys.update(
       id,
@@ -81,11 +84,8 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
         pinnedChannelId: input.pinned_channel_id,
         excludedChannelIds: input.excluded_channel_ids,
         userId: input.user_id,
-        quotaNano: input.quota,
         ipAllowlist: input.ip_allowlist,
-        rpmLimit: input.rpm_limit,
-        tpmLimit: input.tpm_limit,
-        concurrencyLimit: input.concurrency_limit,
+        ...limitSettings(input),
       },
       ctx.now(),
     );
@@ -96,8 +96,8 @@ export function registerKeyRoutes(router: Router, ctx: AdminContext): void {
   });
 
   router.delete('/keys/:id', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    if (id === undefined || !(await ctx.keys.delete(id))) throw keyNotFound(req.params.id);
+    const id = requirePathId(req.params.id, keyNotFound);
+    if (!(await ctx.keys.delete(id))) throw keyNotFound(req.params.id);
     await ctx.publish();
     ctx.logger.info({ keyId: id }, 'client key deleted');
     res.status(204).end();

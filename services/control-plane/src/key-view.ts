@@ -1,6 +1,7 @@
 import { formatUsd } from '@switchyard/core';
 import type { StoredKey } from './key-repository.js';
 import { toIso } from './iso-time.js';
+import type { PageView } from './page-query.js';
 
 /** A client key as the admin API shows it: the prefix, never the plaintext or the hash. */
 export interface KeyView {
@@ -32,10 +33,7 @@ export interface KeyView {
 /** The answer to POST /keys: the only response that ever carries the plaintext `key`. */
 export type CreatedKeyView = KeyView & { key: string };
 
-export interface KeyPageView {
-  data: KeyView[];
-  next_cursor: string | null;
-}
+export type KeyPageView = PageView<KeyView>;
 
 export function toKeyView(key: StoredKey): KeyView {
   return {

@@ -1,10 +1,11 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { z } from 'zod';
 
 /**
  * Keyset pagination for the admin lists (users, keys): rows in id order, a page of `limit` rows and
  * an opaque `next_cursor` naming the last id returned. Opaque so the scheme can change without
- * breaking clients that just echo `next_cursor` back.
+ * breaking clients that just echo `next_cursor` back. The usage lists page the same way, newest
+ * first, with their own cursor (usage-cursor.ts); the query-string parsers here serve both.
  */
 
 /** Why 500: one page stays a few hundred kilobytes of JSON; clients page with the cursor. */
@@ -47,13 +48,16 @@ export function parsePositiveInt(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** A page size (`limit`): an integer from 1 to PAGE_MAX_LIMIT. */
+export const limitQuery = queryValue((t) => {
+  const n = parsePositiveInt(t);
+  return n !== undefined && n <= PAGE_MAX_LIMIT ? n : undefined;
+}, `must be an integer from 1 to ${PAGE_MAX_LIMIT}`);
+
 /** `limit` and `cursor` of a paged list. */
 export function pageQueryFields(kind: PageKind) {
   return {
-    limit: queryValue((t) => {
-      const n = parsePositiveInt(t);
-      return n !== undefined && n <= PAGE_MAX_LIMIT ? n : undefined;
-    }, `must be an integer from 1 to ${PAGE_MAX_LIMIT}`).optional(),
+    limit: limitQuery.optional(),
     cursor: queryValue(
       (t) => decodePageCursor(kind, t),
       'is not a cursor returned by this endpoint',
@@ -79,10 +83,52 @@ export interface Page<T> {
   hasMore: boolean;
 }
 
+/** Which rows of an id-ordered list a page holds: the repositories' side of `cursor` and `limit`. */
+export interface PageWindow {
+  /** Only rows with a greater id (the decoded cursor). */
+  afterId?: number | undefined;
+  limit: number;
+}
+
+/** The window a parsed `cursor` and `limit` ask for: from the start, PAGE_DEFAULT_LIMIT rows, when absent. */
+export function pageWindow(query: { cursor?: number | undefined; limit?: number | undefined }): PageWindow {
+  return { afterId: query.cursor, limit: query.limit ?? PAGE_DEFAULT_LIMIT };
+}
+
+/** The rows of `query` (one table with an `id` column) in `window`, in id order. */
+export async function readPage<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  window: PageWindow,
+): Promise<Page<O>> {
+  const after = window.afterId === undefined ? query : query.where(sql.ref('id'), '>', window.afterId);
+  // One extra row tells whether another page exists without a COUNT.
+  const rows = await after
+    .orderBy(sql.ref('id'))
+    .limit(window.limit + 1)
+    .execute();
+  return { rows: rows.slice(0, window.limit), hasMore: rows.length > window.limit };
+}
+
 /** The `next_cursor` of a page whose rows have ids. */
 export function nextCursor(kind: PageKind, page: Page<{ id: number }>): string | null {
   const last = page.rows.at(-1);
   return page.hasMore && last !== undefined ? encodePageCursor(kind, last.id) : null;
+}
+
+/** A paged list as the admin API answers it. */
+export interface PageView<V> {
+  data: V[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+}
+
+/** The answer for one page of a `kind` list: its rows as views and the cursor of the next page. */
+export function toPageView<T extends { id: number }, V>(
+  kind: PageKind,
+  page: Page<T>,
+  toView: (row: T) => V,
+): PageView<V> {
+  return { data: page.rows.map((row) => toView(row)), next_cursor: nextCursor(kind, page) };
 }
 
 /**

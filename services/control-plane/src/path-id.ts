@@ -4,3 +4,10 @@ export function parsePathId(raw: unknown): number | undefined {
   const id = Number(raw);
   return Number.isSafeInteger(id) ? id : undefined;
 }
+
+/** The path id; throws `notFound(raw)` (a 404) when `raw` cannot be one. */
+export function requirePathId(raw: unknown, notFound: (raw: unknown) => Error): number {
+  const id = parsePathId(raw);
+  if (id === undefined) throw notFound(raw);
+  return id;
+}

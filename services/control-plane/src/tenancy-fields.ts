@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseRatio, parseUsd } from '@switchyard/core';
+import type { LimitSettings } from './limit-columns.js';
 
 /**
  * Field schemas for users, groups, keys and prices: money, ratios, limits and address lists. Money is
@@ -51,6 +52,21 @@ export const ratioField = z
 
 /** A rate or concurrency limit: a positive signed 32-bit integer (an `integer` column), or null for none. */
 export const limitField = z.int().min(1).max(2_147_483_647).nullable();
+
+/** `quota` and the limits of a user or key body, as the repositories name them (absent stays absent). */
+export function limitSettings(input: {
+  quota?: number | null | undefined;
+  rpm_limit?: number | null | undefined;
+  tpm_limit?: number | null | undefined;
+  concurrency_limit?: number | null | undefined;
+}): Partial<LimitSettings> {
+  return {
+    quotaNano: input.quota,
+    rpmLimit: input.rpm_limit,
+    tpmLimit: input.tpm_limit,
+    concurrencyLimit: input.concurrency_limit,
+  };
+}
 
 /** A row id another row refers to (`user_id`): the positive range of an `integer` column. */
 export const refIdField = z.int().min(1).max(2_147_483_647);

@@ -1,3 +1,5 @@
+import type { Page } from './page-query.js';
+
 /**
  * The opaque `cursor` of GET /usage: base64url of the last row id returned. Opaque so the pagination
  * scheme can change without breaking clients that just echo `next_cursor` back.
@@ -13,4 +15,10 @@ export function decodeUsageCursor(cursor: string): number | undefined {
   if (m === null) return undefined;
   const id = Number(m[1]);
   return Number.isSafeInteger(id) ? id : undefined;
+}
+
+/** The `next_cursor` of a usage page: the cursor of its last (oldest) row, or null on the last page. */
+export function nextUsageCursor(page: Page<{ id: number }>): string | null {
+  const last = page.rows.at(-1);
+  return page.hasMore && last !== undefined ? encodeUsageCursor(last.id) : null;
 }

@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '@switchyard/core';
 import { parseIsoInstant } from './iso-time.js';
+import { idQuery, limitQuery, queryValue } from './page-query.js';
 import { decodeUsageCursor } from './usage-cursor.js';
-
-/** Why 500: one page stays a few hundred kilobytes of JSON; clients page with the cursor. */
-export const USAGE_MAX_LIMIT = 500;
-export const USAGE_DEFAULT_LIMIT = 50;
 
 export const DAY_MS = 86_400_000;
 /**
@@ -20,25 +17,7 @@ export const USAGE_STATUSES = ['ok', 'error', 'aborted'] as const;
 export const USAGE_GROUP_BYS = ['model', 'key', 'user', 'channel'] as const;
 export type UsageGroupBy = (typeof USAGE_GROUP_BYS)[number];
 
-/** A query-string value parsed by `parse`, with `hint` as the error when it returns undefined. */
-function queryValue<T>(parse: (text: string) => T | undefined, hint: string) {
-  return z.string().transform((text, ctx) => {
-    const value = parse(text);
-    if (value === undefined) {
-      ctx.issues.push({ code: 'custom', input: text, message: hint });
-      return z.NEVER;
-    }
-    return value;
-  });
-}
-
-function positiveInt(text: string): number | undefined {
-  if (!/^[1-9]\d{0,15}$/.test(text)) return undefined;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-const idParam = queryValue(positiveInt, 'must be a positive integer').optional();
+const idParam = idQuery.optional();
 const instantParam = queryValue(
   parseIsoInstant,
   'must be an ISO-8601 date or date-time with a time zone',
@@ -59,10 +38,7 @@ const filterFields = {
 };
 
 const pageFields = {
-  limit: queryValue((t) => {
-    const n = positiveInt(t);
-    return n !== undefined && n <= USAGE_MAX_LIMIT ? n : undefined;
-  }, `must be an integer from 1 to ${USAGE_MAX_LIMIT}`).optional(),
+  limit: limitQuery.optional(),
   cursor: queryValue(decodeUsageCursor, 'is not a cursor returned by this endpoint').optional(),
 };
 

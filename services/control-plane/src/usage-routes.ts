@@ -1,11 +1,10 @@
 import type { Request, Router } from 'express';
 import type { AdminContext } from './admin-context.js';
 import { parseInput } from './admin-errors.js';
-import { toIso } from './iso-time.js';
+import { PAGE_DEFAULT_LIMIT } from './page-query.js';
 import { csvHeaderLine, csvRowLine, sendCsv } from './usage-csv.js';
-import { encodeUsageCursor } from './usage-cursor.js';
+import { nextUsageCursor } from './usage-cursor.js';
 import {
-  USAGE_DEFAULT_LIMIT,
   summaryRange,
   usageQueryInput,
   usageSummaryInput,
@@ -15,6 +14,7 @@ import {
 import type { UsageFilter } from './usage-query.js';
 import {
   toUsageSummaryRowView,
+  toUsageSummaryView,
   toUsageView,
   USAGE_CSV_COLUMNS,
   usageSummaryCsvColumns,
@@ -69,13 +69,9 @@ export function registerUsageRoutes(router: Router, ctx: AdminContext): void {
     const page = await ctx.usage.page({
       ...filter,
       beforeId: query.cursor,
-      limit: query.limit ?? USAGE_DEFAULT_LIMIT,
+      limit: query.limit ?? PAGE_DEFAULT_LIMIT,
     });
-    const last = page.rows.at(-1);
-    const body: UsagePageView = {
-      data: page.rows.map(toUsageView),
-      next_cursor: page.hasMore && last !== undefined ? encodeUsageCursor(last.id) : null,
-    };
+    const body: UsagePageView = { data: page.rows.map(toUsageView), next_cursor: nextUsageCursor(page) };
     res.json(body);
   });
 
@@ -93,12 +89,7 @@ export function registerUsageRoutes(router: Router, ctx: AdminContext): void {
       });
       return;
     }
-    const body: UsageSummaryView = {
-      group_by: groupBy,
-      since: toIso(range.since),
-      until: toIso(range.until),
-      data: rows,
-    };
+    const body: UsageSummaryView = toUsageSummaryView(groupBy, range, rows);
     res.json(body);
   });
 }

@@ -3,6 +3,7 @@ import type { CsvColumn } from './usage-csv.js';
 import type { UsageGroupBy } from './usage-input.js';
 import type { UsageRecord, UsageSummaryRow } from './usage-query.js';
 import { toIso } from './iso-time.js';
+import type { PageView } from './page-query.js';
 
 /** One usage row as GET /usage shows it. */
 export interface UsageView {
@@ -36,11 +37,8 @@ export interface UsageView {
   created_at: string;
 }
 
-export interface UsagePageView {
-  data: UsageView[];
-  /** Pass back as `cursor` for the next (older) page; null on the last page. */
-  next_cursor: string | null;
-}
+/** A page of GET /usage, newest first: `next_cursor` names the next (older) page. */
+export type UsagePageView = PageView<UsageView>;
 
 export function toUsageView(row: UsageRecord): UsageView {
   return {
@@ -117,11 +115,20 @@ export interface UsageSummaryRowView {
   latency_p95_ms: number;
 }
 
-export interface UsageSummaryView {
-  group_by: UsageGroupBy;
+export interface UsageSummaryView<G extends UsageGroupBy = UsageGroupBy> {
+  group_by: G;
   since: string;
   until: string;
   data: UsageSummaryRowView[];
+}
+
+/** A summary over `range` (epoch ms) grouped by `groupBy`, of rows already viewed. */
+export function toUsageSummaryView<G extends UsageGroupBy>(
+  groupBy: G,
+  range: { since: number; until: number },
+  data: UsageSummaryRowView[],
+): UsageSummaryView<G> {
+  return { group_by: groupBy, since: toIso(range.since), until: toIso(range.until), data };
 }
 
 export function toUsageSummaryRowView(row: UsageSummaryRow): UsageSummaryRowView {

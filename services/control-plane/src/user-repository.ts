@@ -1,52 +1,35 @@
 import type { Kysely } from 'kysely';
 import { GatewayError, MAX_NANOS, type DB, type UserRecord, type UserRow } from '@switchyard/core';
 import { lockGroup, requireGroupExists } from './group-repository.js';
-import { containsText, type Page } from './page-query.js';
+import { limitChanges, limitValues, readLimits, type LimitSettings } from './limit-columns.js';
+import { containsText, readPage, type Page, type PageWindow } from './page-query.js';
 import { conflict } from './proxy-assignment.js';
 
-/** A user (the owner of keys) as stored, with how many keys it owns. */
-export interface StoredUser {
-  id: number;
-  name: string;
+/** A user (the owner of keys) as stored: the snapshot's record plus the email, its key count, last change and use. */
+export interface StoredUser extends UserRecord {
   email: string | null;
-  group: string;
-  enabled: boolean;
-  /** Spending limit in nano-USD across the user's keys; null = unlimited. */
-  quotaNano: number | null;
-  /** Settled spend in nano-USD (accounting adds every usage row's cost). */
-  usedNano: number;
-  rpmLimit: number | null;
-  tpmLimit: number | null;
-  concurrencyLimit: number | null;
   /** Keys that belong to the user. */
   keys: number;
   /** The newest settled request's time, epoch ms; null before the first. */
   lastUsedAt: number | null;
-  createdAt: number;
   updatedAt: number;
 }
 
-export interface NewUser {
+/** A new user; a limit left out is none (an unlimited quota). */
+export interface NewUser extends Partial<LimitSettings> {
   name: string;
   email: string | null;
   group: string;
   enabled: boolean;
-  quotaNano: number | null;
-  rpmLimit: number | null;
-  tpmLimit: number | null;
-  concurrencyLimit: number | null;
 }
 
 export type UserPatch = Partial<NewUser>;
 
-export interface UserFilter {
+export interface UserFilter extends PageWindow {
   group?: string | undefined;
   enabled?: boolean | undefined;
   /** Substring of the name or the email, case-insensitive. */
   q?: string | undefined;
-  /** Only users with a greater id (the page cursor). */
-  afterId?: number | undefined;
-  limit: number;
 }
 
 export type UserDeletion =
@@ -77,21 +60,12 @@ export class UserRepository {
       const q = filter.q;
       query = query.where((eb) => eb.or([containsText('name', q), containsText('email', q)]));
     }
-    if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId);
-    // One extra row tells whether another page exists without a COUNT.
-    const rows = await query
-      .orderBy('id')
-      .limit(filter.limit + 1)
-      .execute();
-    const pageRows = rows.slice(0, filter.limit);
+    const page = await readPage(query, filter);
     const counts = await countKeysByUser(
       this.#db,
-      pageRows.map((r) => Number(r.id)),
+      page.rows.map((r) => Number(r.id)),
     );
-    return {
-      rows: pageRows.map((r) => toUser(r, counts.get(Number(r.id)) ?? 0)),
-      hasMore: rows.length > filter.limit,
-    };
+    return { rows: page.rows.map((r) => toUser(r, counts.get(Number(r.id)) ?? 0)), hasMore: page.hasMore };
   }
 
   /** Every user as the relay's snapshot carries it, ordered by id. */
@@ -132,10 +106,7 @@ export class UserRepository {
             email: user.email,
             group_name: user.group,
             enabled: user.enabled ? 1 : 0,
-            quota_nano: user.quotaNano,
-            rpm_limit: user.rpmLimit,
-            tpm_limit: user.tpmLimit,
-            concurrency_limit: user.concurrencyLimit,
+            ...limitValues(user),
             created_at: now,
             updated_at: now,
           })
@@ -171,10 +142,7 @@ export class UserRepository {
             ...(patch.email !== undefined && { email: patch.email }),
             ...(patch.group !== undefined && { group_name: patch.group }),
             ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
-            ...(patch.quotaNano !== undefined && { quota_nano: patch.quotaNano }),
-            ...(patch.rpmLimit !== undefined && { rpm_limit: patch.rpmLimit }),
-            ...(patch.tpmLimit !== undefined && { tpm_limit: patch.tpmLimit }),
-            ...(patch.concurrencyLimit !== undefined && { concurrency_limit: patch.concurrencyLimit }),
+            ...limitChanges(patch),
             updated_at: now,
           })
           .where('id', '=', id)
@@ -286,11 +254,6 @@ async function requireUser(db: Kysely<DB>, id: number): Promise<StoredUser> {
   return user;
 }
 
-/** Nullable integer columns: BIGINT comes back as a string on MySQL. */
-function numberOrNull(value: number | string | null): number | null {
-  return value === null ? null : Number(value);
-}
-
 function toUser(row: UserRow, keys: number): StoredUser {
   return {
     id: Number(row.id),
@@ -298,13 +261,8 @@ function toUser(row: UserRow, keys: number): StoredUser {
     email: row.email,
     group: row.group_name,
     enabled: Number(row.enabled) === 1,
-    quotaNano: numberOrNull(row.quota_nano),
-    usedNano: Number(row.used_nano),
-    rpmLimit: numberOrNull(row.rpm_limit),
-    tpmLimit: numberOrNull(row.tpm_limit),
-    concurrencyLimit: numberOrNull(row.concurrency_limit),
+    ...readLimits(row),
     keys,
-    lastUsedAt: numberOrNull(row.last_used_at),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

@@ -4,10 +4,11 @@ import type { AdminContext } from './admin-context.js';
 import { parseInput } from './admin-errors.js';
 import { DEFAULT_GROUP } from './group-repository.js';
 import { userKeyQueryInput } from './key-input.js';
-import { toKeyView, type KeyPageView } from './key-view.js';
-import { nextCursor, PAGE_DEFAULT_LIMIT } from './page-query.js';
-import { parsePathId } from './path-id.js';
+import { keyPage } from './key-routes.js';
+import { pageWindow, toPageView } from './page-query.js';
+import { requirePathId } from './path-id.js';
 import { conflict } from './proxy-assignment.js';
+import { limitSettings } from './tenancy-fields.js';
 import {
   topUpInput,
   userCreateInput,
@@ -32,10 +33,9 @@ export function registerUserRoutes(router: Router, ctx: AdminContext): void {
       group: query.group,
       enabled: query.enabled,
       q: query.q,
-      afterId: query.cursor,
-      limit: query.limit ?? PAGE_DEFAULT_LIMIT,
+      ...pageWindow(query),
     });
-    const body: UserPageView = { data: page.rows.map(toUserView), next_cursor: nextCursor('users', page) };
+    const body: UserPageView = toPageView('users', page, toUserView);
     res.json(body);
   });
 
@@ -47,10 +47,7 @@ export function registerUserRoutes(router: Router, ctx: AdminContext): void {
         email: input.email ?? null,
         group: input.group ?? DEFAULT_GROUP,
         enabled: input.enabled ?? true,
-        quotaNano: input.quota ?? null,
-        rpmLimit: input.rpm_limit ?? null,
-        tpmLimit: input.tpm_limit ?? null,
-        concurrencyLimit: input.concurrency_limit ?? null,
+        ...limitSettings(input),
       },
       ctx.now(),
     );
@@ -60,15 +57,13 @@ export function registerUserRoutes(router: Router, ctx: AdminContext): void {
   });
 
   router.get('/users/:id', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    const user = id === undefined ? undefined : await ctx.users.get(id);
+    const user = await ctx.users.get(requirePathId(req.params.id, userNotFound));
     if (user === undefined) throw userNotFound(req.params.id);
     res.json(toUserView(user));
   });
 
   router.patch('/users/:id', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    if (id === undefined) throw userNotFound(req.params.id);
+    const id = requirePathId(req.params.id, userNotFound);
     const input = parseInput(userPatchInput, req.body, 'body');
     const user = await ctx.users.update(
       id,
@@ -77,10 +72,7 @@ export function registerUserRoutes(router: Router, ctx: AdminContext): void {
         email: input.email,
         group: input.group,
         enabled: input.enabled,
-        quotaNano: input.quota,
-        rpmLimit: input.rpm_limit,
-        tpmLimit: input.tpm_limit,
-        concurrencyLimit: input.concurrency_limit,
+        ...limitSettings(input),
       },
       ctx.now(),
     );
@@ -91,8 +83,7 @@ export function registerUserRoutes(router: Router, ctx: AdminContext): void {
   });
 
   router.delete('/users/:id', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    if (id === undefined) throw userNotFound(req.params.id);
+    const id = requirePathId(req.params.id, userNotFound);
     const { cascade } = parseInput(userDeleteQuery, req.query, 'query');
     const result = await ctx.users.delete(id, cascade ?? false);
     if (result.outcome === 'not_found') throw userNotFound(req.params.id);
@@ -109,25 +100,14 @@ export function registerUserRoutes(router: Router, ctx: AdminContext): void {
   });
 
   router.get('/users/:id/keys', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    if (id === undefined) throw userNotFound(req.params.id);
+    const id = requirePathId(req.params.id, userNotFound);
     const query = parseInput(userKeyQueryInput, req.query, 'query');
     if ((await ctx.users.get(id)) === undefined) throw userNotFound(req.params.id);
-    const page = await ctx.keys.page({
-      userId: id,
-      group: query.group,
-      enabled: query.enabled,
-      q: query.q,
-      afterId: query.cursor,
-      limit: query.limit ?? PAGE_DEFAULT_LIMIT,
-    });
-    const body: KeyPageView = { data: page.rows.map(toKeyView), next_cursor: nextCursor('keys', page) };
-    res.json(body);
+    res.json(await keyPage(ctx, query, id));
   });
 
   router.post('/users/:id/topup', async (req, res) => {
-    const id = parsePathId(req.params.id);
-    if (id === undefined) throw userNotFound(req.params.id);
+    const id = requirePathId(req.params.id, userNotFound);
     const { amount } = parseInput(topUpInput, req.body, 'body');
     const result = await ctx.users.topUp(id, amount, ctx.now());
     if (result.outcome === 'not_found') throw userNotFound(req.params.id);

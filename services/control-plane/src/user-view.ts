@@ -1,5 +1,6 @@
 import { formatUsd } from '@switchyard/core';
 import { toIso } from './iso-time.js';
+import type { PageView } from './page-query.js';
 import type { StoredUser } from './user-repository.js';
 
 /** A user as the admin API shows it; money as USD decimal strings. */
@@ -25,10 +26,7 @@ export interface UserView {
   updated_at: string;
 }
 
-export interface UserPageView {
-  data: UserView[];
-  next_cursor: string | null;
-}
+export type UserPageView = PageView<UserView>;
 
 export function toUserView(user: StoredUser): UserView {
   return {

@@ -1,15 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryCoordinationStore } from '@switchyard/adapters';
-import { type AdminHarness, channelBody, dataOf, obj, startAdminHarness } from './admin-harness.js';
+import { type AdminHarness, channelBody, dataOf, errorOf, obj, startAdminHarness } from './admin-harness.js';
 import { AWS_CREDENTIAL } from './credential-fixtures.js';
 import { disableAccountAutomatically, enableAccount } from '../src/account-repository.js';
 
 const SECOND_KEY = 'sk-second-account-BBBBBBBBBBBB';
 const NOW_ISO = '2026-01-02T03:04:05.000Z';
-
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
 
 describe('admin accounts', () => {
   let h: AdminHarness;

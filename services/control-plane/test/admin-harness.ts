@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
+import { expect } from 'vitest';
 import {
   Kysely,
   type KyselyPlugin,
@@ -20,6 +21,7 @@ import {
   SecretBox,
 } from '@switchyard/core';
 import { ControlPlane } from '@switchyard/control-plane';
+import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 
 export interface AdminResponse {
   status: number;
@@ -65,13 +67,19 @@ class SlowQueriesPlugin implements KyselyPlugin {
   }
 }
 
+export interface AdminHarnessOptions {
+  /** Slows every query the control plane makes (not the test's own `db`). */
+  queryDelayMs?: number;
+  /** Handed to the control plane as the relays' store. */
+  coordination?: CoordinationStore;
+}
+
 /**
  * A control plane on an in-memory SQLite database (or the MySQL database at `mysqlUrl`), its router
- * mounted at /admin/v1 on port 0. `queryDelayMs` slows every query the control plane makes (not the
- * test's own `db`); `coordination` is handed to the control plane as the relays' store.
+ * mounted at /admin/v1 on port 0.
  */
 export async function startAdminHarness(
-  opts: { queryDelayMs?: number; coordination?: CoordinationStore; mysqlUrl?: string } = {},
+  opts: AdminHarnessOptions & { mysqlUrl?: string } = {},
 ): Promise<AdminHarness> {
   const db = new Kysely<DB>({
     dialect:
@@ -141,6 +149,30 @@ export async function startAdminHarness(
   };
 }
 
+/** startAdminHarness on a fresh MariaDB database of its own, which `close()` drops. */
+export async function startMysqlAdminHarness(opts: AdminHarnessOptions = {}): Promise<AdminHarness> {
+  const database = await createTestDatabase();
+  let harness: AdminHarness;
+  try {
+    harness = await startAdminHarness({ ...opts, mysqlUrl: database.url });
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
+  const close = harness.close.bind(harness);
+  harness.close = async () => {
+    await close();
+    await database.drop();
+  };
+  return harness;
+}
+
+/** The databases a suite that must hold on both runs on: SQLite in memory, and a fresh MariaDB database. */
+export const ADMIN_DATABASES = [
+  { name: 'SQLite', start: startAdminHarness },
+  { name: 'MySQL', start: startMysqlAdminHarness },
+] as const;
+
 /** A valid POST /channels body; override fields per test. */
 export function channelBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -166,4 +198,47 @@ export function dataOf(value: unknown): Record<string, unknown>[] {
   const data = obj(value).data;
   if (!Array.isArray(data)) throw new Error('expected a data array');
   return data.map(obj);
+}
+
+/** The `error` object of an error response. */
+export function errorOf(body: unknown): Record<string, unknown> {
+  return obj(obj(body).error);
+}
+
+/** One page of a paged list. */
+export interface ListPage {
+  data: Record<string, unknown>[];
+  next_cursor: string | null;
+}
+
+/** GETs one page of a paged list (200 expected). */
+export async function getPage(h: AdminHarness, path: string): Promise<ListPage> {
+  const res = await h.call('GET', path);
+  expect(res.status, res.text).toBe(200);
+  return { data: dataOf(res.body), next_cursor: obj(res.body).next_cursor as string | null };
+}
+
+/**
+ * Follows next_cursor from `path` to the end; returns every row's `field` and the page sizes. Why
+ * 100 pages at most: more than any test lists, so a cursor that never ends fails instead of hanging.
+ */
+export async function walkPages(
+  h: AdminHarness,
+  path: string,
+  field = 'name',
+): Promise<{ values: string[]; sizes: number[] }> {
+  const values: string[] = [];
+  const sizes: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const p: ListPage = await getPage(
+      h,
+      cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`,
+    );
+    values.push(...p.data.map((row) => String(row[field])));
+    sizes.push(p.data.length);
+    cursor = p.next_cursor;
+  } while (cursor !== null && sizes.length < 100);
+  return { values, sizes };
 }

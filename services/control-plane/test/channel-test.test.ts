@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
@@ -11,8 +10,8 @@ import { ChannelTester } from '../src/channel-tester.js';
 import type { UpstreamPolicy } from '../src/upstream-policy.js';
 import { type AdminHarness, channelBody, obj, startAdminHarness } from './admin-harness.js';
 import { checkSchema, type JsonSchema } from './json-schema-check.js';
+import { OPENAPI } from './openapi-document.js';
 
-const OPENAPI = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as JsonSchema;
 const RESULT_SCHEMA: JsonSchema = { $ref: '#/components/schemas/ChannelTestResult' };
 
 const KEY = 'sk-upstream-test-key-0123456789';

@@ -1,27 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey, type NewUsageLogRow } from '@switchyard/core';
 import { type AdminHarness, obj, startAdminHarness } from './admin-harness.js';
-import { checkSchema, type JsonSchema } from './json-schema-check.js';
-
-const doc = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as JsonSchema;
-
-/** The JSON schema of a dashboard operation's response (`/dashboard/...` in the document). */
-function responseSchema(path: string, status: string): JsonSchema {
-  const paths = doc.paths as Record<string, Record<string, { responses: Record<string, JsonSchema> }>>;
-  let response = paths[path]?.get?.responses[status];
-  if (response === undefined) throw new Error(`GET ${path} documents no ${status} response`);
-  if (typeof response.$ref === 'string') {
-    const name = response.$ref.split('/').at(-1)!;
-    response = (doc.components as { responses: Record<string, JsonSchema> }).responses[name]!;
-  }
-  const schema = (response.content as Record<string, { schema: JsonSchema }>)['application/json']?.schema;
-  if (schema === undefined) throw new Error(`GET ${path} ${status} has no JSON schema`);
-  return schema;
-}
+import { checkSchema } from './json-schema-check.js';
+import { OPENAPI as doc, responseSchema } from './openapi-document.js';
 
 const T = Date.parse('2026-01-01T12:00:00Z');
 const MINUTE = 60_000;
@@ -212,7 +196,7 @@ describe('GET /v1/dashboard for key owners', () => {
         last_used_at: new Date(T + 5 * MINUTE).toISOString(),
       },
     });
-    expect(checkSchema(res.body, responseSchema('/dashboard/balance', '200'), doc)).toEqual([]);
+    expect(checkSchema(res.body, responseSchema('GET', '/dashboard/balance', '200'), doc)).toEqual([]);
   });
 
   it('when a key of no user asks for its balance, then user is null, and an unlimited quota has no remaining', async () => {
@@ -221,7 +205,7 @@ describe('GET /v1/dashboard for key owners', () => {
       key: { quota: '3', used: '0.5', remaining: '2.5', last_used_at: null },
       user: null,
     });
-    expect(checkSchema(loner.body, responseSchema('/dashboard/balance', '200'), doc)).toEqual([]);
+    expect(checkSchema(loner.body, responseSchema('GET', '/dashboard/balance', '200'), doc)).toEqual([]);
     const bob = await get('/balance', f.keys['bob-1']!);
     expect(bob.body).toMatchObject({
       key: { quota: null, remaining: null },
@@ -246,7 +230,7 @@ describe('GET /v1/dashboard for key owners', () => {
       ['2026-01-01', 'gpt-4o', 4, '1'],
       ['2026-01-01', 'gpt-4o-mini', 1, '0.25'],
     ]);
-    expect(checkSchema(res.body, responseSchema('/dashboard/usage', '200'), doc)).toEqual([]);
+    expect(checkSchema(res.body, responseSchema('GET', '/dashboard/usage', '200'), doc)).toEqual([]);
   });
 
   it("when a caller reads its usage, then no channel, account or upstream detail and no other user's model appears", async () => {
@@ -339,7 +323,7 @@ describe('GET /v1/dashboard for key owners', () => {
     const bad = await get('/usage?group_by=user', f.keys['alice-1']!);
     expect(bad.status).toBe(400);
     expect(obj(bad.body.error).param).toBe('group_by');
-    expect(checkSchema(bad.body, responseSchema('/dashboard/usage', '400'), doc)).toEqual([]);
+    expect(checkSchema(bad.body, responseSchema('GET', '/dashboard/usage', '400'), doc)).toEqual([]);
   });
 
   it('when an authenticated caller asks for an unknown path, then 404 in the same error shape', async () => {

@@ -1,9 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AdminHarness, channelBody, dataOf, obj, startAdminHarness } from './admin-harness.js';
-
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
+import { type AdminHarness, channelBody, dataOf, errorOf, obj, startAdminHarness } from './admin-harness.js';
 
 describe('admin /groups', () => {
   let h: AdminHarness;

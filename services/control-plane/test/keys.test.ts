@@ -1,40 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLIENT_KEY_PREFIX, hashKey } from '@switchyard/core';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-import { type AdminHarness, dataOf, obj, startAdminHarness } from './admin-harness.js';
-
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
-
-interface Page {
-  data: Record<string, unknown>[];
-  next_cursor: string | null;
-}
-
-async function page(h: AdminHarness, path: string): Promise<Page> {
-  const res = await h.call('GET', path);
-  expect(res.status, res.text).toBe(200);
-  return { data: dataOf(res.body), next_cursor: obj(res.body).next_cursor as string | null };
-}
-
-/** Follows next_cursor from `path` to the end; returns every name and the page sizes. */
-async function walk(h: AdminHarness, path: string): Promise<{ names: string[]; sizes: number[] }> {
-  const names: string[] = [];
-  const sizes: number[] = [];
-  let cursor: string | null = null;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const p: Page = await page(
-      h,
-      cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`,
-    );
-    names.push(...p.data.map((k) => String(k.name)));
-    sizes.push(p.data.length);
-    cursor = p.next_cursor;
-  } while (cursor !== null && sizes.length < 100);
-  return { names, sizes };
-}
+import {
+  type AdminHarness,
+  dataOf,
+  errorOf,
+  getPage,
+  obj,
+  startAdminHarness,
+  startMysqlAdminHarness,
+  walkPages,
+} from './admin-harness.js';
 
 describe('admin /keys', () => {
   let h: AdminHarness;
@@ -435,13 +410,13 @@ describe('admin GET /keys: pages and filters', () => {
   const ALL = ['k0', 'k1', 'k2', 'k3', 'k4', 'Laptop-K5', 'k6', 'k7', 'k8', 'k9', 'k10', 'k11'];
 
   it('returns every key in id order on one page by default, with next_cursor null', async () => {
-    const p = await page(h, '/keys');
+    const p = await getPage(h, '/keys');
     expect(p.data.map((k) => k.name)).toEqual(ALL);
     expect(p.next_cursor).toBeNull();
   });
 
   it('when paged 5 at a time, then the cursor walks every key exactly once', async () => {
-    expect(await walk(h, '/keys?limit=5')).toEqual({ names: ALL, sizes: [5, 5, 2] });
+    expect(await walkPages(h, '/keys?limit=5')).toEqual({ values: ALL, sizes: [5, 5, 2] });
   });
 
   it.each([
@@ -454,16 +429,16 @@ describe('admin GET /keys: pages and filters', () => {
     ['q=%25', []],
     ['group=nobody', []],
   ])('when filtered by %s, then exactly the matching keys come back, paged alike', async (query, names) => {
-    expect((await walk(h, `/keys?${query}`)).names).toEqual(names);
-    expect((await walk(h, `/keys?${query}&limit=2`)).names).toEqual(names);
+    expect((await walkPages(h, `/keys?${query}`)).values).toEqual(names);
+    expect((await walkPages(h, `/keys?${query}&limit=2`)).values).toEqual(names);
   });
 
   it('GET /users/{id}/keys lists the user’s keys, paged and filtered, and 404s for a missing user', async () => {
-    expect(await walk(h, '/users/1/keys?limit=4')).toEqual({
-      names: ['k0', 'k2', 'k4', 'k6', 'k8', 'k10'],
+    expect(await walkPages(h, '/users/1/keys?limit=4')).toEqual({
+      values: ['k0', 'k2', 'k4', 'k6', 'k8', 'k10'],
       sizes: [4, 2],
     });
-    expect((await walk(h, '/users/1/keys?enabled=false')).names).toEqual(['k0', 'k4', 'k8']);
+    expect((await walkPages(h, '/users/1/keys?enabled=false')).values).toEqual(['k0', 'k4', 'k8']);
     const missing = await h.call('GET', '/users/99/keys');
     expect(missing.status).toBe(404);
     expect(errorOf(missing.body)).toMatchObject({ code: 'user_not_found' });
@@ -484,7 +459,7 @@ describe('admin GET /keys: pages and filters', () => {
 
   it('a cursor from GET /users is refused by GET /keys', async () => {
     await h.call('POST', '/users', { json: { name: 'second' } });
-    const users = await page(h, '/users?limit=1');
+    const users = await getPage(h, '/users?limit=1');
     expect(users.next_cursor).toEqual(expect.any(String));
     const res = await h.call('GET', `/keys?cursor=${encodeURIComponent(String(users.next_cursor))}`);
     expect(res.status).toBe(400);
@@ -494,15 +469,11 @@ describe('admin GET /keys: pages and filters', () => {
 
 describe('keys on MySQL', () => {
   let h: AdminHarness;
-  let drop: () => Promise<void>;
   beforeAll(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    h = await startAdminHarness({ mysqlUrl: database.url });
+    h = await startMysqlAdminHarness();
   });
   afterAll(async () => {
     await h.close();
-    await drop();
   });
 
   it('pages, filters and money columns read back as on SQLite', async () => {
@@ -519,18 +490,23 @@ describe('keys on MySQL', () => {
       });
       expect(res.status, res.text).toBe(201);
     }
-    expect(await walk(h, '/keys?limit=3')).toEqual({
-      names: ['Key-0', 'Key-1', 'Key-2', 'Key-3', 'Key-4', 'Key-5', 'Key-6'],
+    expect(await walkPages(h, '/keys?limit=3')).toEqual({
+      values: ['Key-0', 'Key-1', 'Key-2', 'Key-3', 'Key-4', 'Key-5', 'Key-6'],
       sizes: [3, 3, 1],
     });
-    expect((await walk(h, `/keys?user_id=${String(user.id)}&limit=2`)).names).toEqual([
+    expect((await walkPages(h, `/keys?user_id=${String(user.id)}&limit=2`)).values).toEqual([
       'Key-0',
       'Key-2',
       'Key-4',
       'Key-6',
     ]);
-    expect((await walk(h, '/keys?group=vip&q=key-')).names).toEqual(['Key-0', 'Key-2', 'Key-4', 'Key-6']);
-    const first = (await page(h, '/keys?limit=1')).data[0];
+    expect((await walkPages(h, '/keys?group=vip&q=key-')).values).toEqual([
+      'Key-0',
+      'Key-2',
+      'Key-4',
+      'Key-6',
+    ]);
+    const first = (await getPage(h, '/keys?limit=1')).data[0];
     expect(first).toMatchObject({ quota: '9007199.254740991', remaining: '9007199.254740991', used: '0' });
     const record = h.controlPlane.configSource.current().keys[0];
     expect(record?.quotaNano).toBe(Number.MAX_SAFE_INTEGER);

@@ -1,10 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AdminHarness, dataOf, obj, startAdminHarness } from './admin-harness.js';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
+import {
+  type AdminHarness,
+  dataOf,
+  errorOf,
+  startAdminHarness,
+  startMysqlAdminHarness,
+} from './admin-harness.js';
 
 describe('admin /model-aliases', () => {
   let h: AdminHarness;
@@ -96,15 +97,11 @@ describe('admin /model-aliases', () => {
 
 describe('model aliases on MySQL', () => {
   let h: AdminHarness;
-  let drop: () => Promise<void>;
   beforeAll(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    h = await startAdminHarness({ mysqlUrl: database.url });
+    h = await startMysqlAdminHarness();
   });
   afterAll(async () => {
     await h.close();
-    await drop();
   });
 
   it('when several PUTs of one new alias race, then all succeed, one creates it and one row remains', async () => {

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelAccount } from '@switchyard/core';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { type AdminHarness, obj, startAdminHarness } from './admin-harness.js';
-import { checkSchema, type JsonSchema, resolveRef } from './json-schema-check.js';
-
-const doc = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as JsonSchema;
+import { checkSchema } from './json-schema-check.js';
+import { componentSchema, OPENAPI as doc } from './openapi-document.js';
 
 interface StartView {
   authorization_url: string;
@@ -122,7 +120,7 @@ function refreshRequests() {
 describe('POST /accounts/oauth/start', () => {
   it('when the profile and channel match, then it answers an authorization URL with PKCE S256, a long random state and a 10-minute expiry', async () => {
     const started = await start();
-    expect(checkSchema(started, resolveRef('#/components/schemas/OAuthStartResult', doc), doc)).toEqual([]);
+    expect(checkSchema(started, componentSchema('OAuthStartResult'), doc)).toEqual([]);
     const url = new URL(started.authorization_url);
     expect(`${url.origin}${url.pathname}`).toBe(`${mock.url}/oauth/authorize`);
     expect(Object.fromEntries(url.searchParams)).toEqual({
@@ -189,7 +187,7 @@ describe('POST /accounts/oauth/callback', () => {
       oauth_profile: 'anthropic-claude-code',
       disabled_reason: null,
     });
-    expect(checkSchema(account, resolveRef('#/components/schemas/AccountDetail', doc), doc)).toEqual([]);
+    expect(checkSchema(account, componentSchema('AccountDetail'), doc)).toEqual([]);
     expect(Date.parse(account.token_expires_at ?? '')).toBe(h.clock.now + 3600_000);
 
     const stored = await h.db
@@ -478,7 +476,7 @@ describe('POST /accounts/:id/oauth/refresh', () => {
     h.clock.now += 1000;
     const res = await h.call('POST', `/accounts/${account.id}/oauth/refresh`);
     expect(res.status, res.text).toBe(200);
-    expect(checkSchema(res.body, resolveRef('#/components/schemas/AccountDetail', doc), doc)).toEqual([]);
+    expect(checkSchema(res.body, componentSchema('AccountDetail'), doc)).toEqual([]);
     expect(Date.parse((res.body as AccountView).token_expires_at ?? '')).toBe(h.clock.now + 3600_000);
     expect(snapshotAccount(account.id).apiKey).not.toBe(before);
     for (const secret of issuedSecrets()) expect(res.text).not.toContain(secret);

@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Router } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminHarness, channelBody, startAdminHarness } from './admin-harness.js';
 import { MemoryCoordinationStore } from '@switchyard/adapters';
 import { PROVIDER_IDS } from '@switchyard/core';
 import { AWS_CREDENTIAL } from './credential-fixtures.js';
-import { checkSchema, type JsonSchema, resolveRef } from './json-schema-check.js';
+import { checkSchema, resolveRef } from './json-schema-check.js';
+import { OPENAPI as doc, requestSchema, responseSchema } from './openapi-document.js';
 
-const doc = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as JsonSchema;
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 function documentedOperations(): string[] {
@@ -29,30 +28,6 @@ function routerOperations(router: Router): string[] {
       .filter(([, on]) => on)
       .map(([method]) => `${method.toUpperCase()} ${path}`);
   });
-}
-
-/** The JSON schema of `METHOD path`'s `status` response, refs to components/responses resolved. */
-function responseSchema(method: string, path: string, status: string): JsonSchema {
-  const paths = doc.paths as Record<string, Record<string, { responses: Record<string, JsonSchema> }>>;
-  const operation = paths[path]?.[method.toLowerCase()];
-  if (operation === undefined) throw new Error(`${method} ${path} is not documented`);
-  let response = operation.responses[status];
-  if (response === undefined) throw new Error(`${method} ${path} documents no ${status} response`);
-  if (typeof response.$ref === 'string') response = resolveRef(response.$ref, doc);
-  const content = response.content as Record<string, { schema: JsonSchema }>;
-  const schema = content['application/json']?.schema;
-  if (schema === undefined) throw new Error(`${method} ${path} ${status} has no JSON schema`);
-  return schema;
-}
-
-function requestSchema(method: string, path: string): JsonSchema {
-  const paths = doc.paths as Record<
-    string,
-    Record<string, { requestBody: { content: Record<string, { schema: JsonSchema }> } }>
-  >;
-  const schema = paths[path]?.[method.toLowerCase()]?.requestBody.content['application/json']?.schema;
-  if (schema === undefined) throw new Error(`${method} ${path} has no request schema`);
-  return schema;
 }
 
 describe('openapi.json', () => {

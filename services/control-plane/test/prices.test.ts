@@ -1,11 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { costNano, findPrice, formatUsd } from '@switchyard/core';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-import { type AdminHarness, dataOf, obj, startAdminHarness } from './admin-harness.js';
-
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
+import {
+  type AdminHarness,
+  dataOf,
+  errorOf,
+  obj,
+  startAdminHarness,
+  startMysqlAdminHarness,
+} from './admin-harness.js';
 
 /** `/prices/{model}` with the model percent-encoded, as clients must for `/`. */
 function pricePath(model: string, suffix = ''): string {
@@ -284,15 +286,11 @@ describe('admin GET /prices/{model}/quote', () => {
 
 describe('prices on MySQL', () => {
   let h: AdminHarness;
-  let drop: () => Promise<void>;
   beforeAll(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    h = await startAdminHarness({ mysqlUrl: database.url });
+    h = await startMysqlAdminHarness();
   });
   afterAll(async () => {
     await h.close();
-    await drop();
   });
 
   it('BIGINT prices read back as exact numbers, up to the largest amount', async () => {

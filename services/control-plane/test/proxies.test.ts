@@ -1,13 +1,16 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AdminHarness, channelBody, dataOf, obj, startAdminHarness } from './admin-harness.js';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
+import {
+  type AdminHarness,
+  ADMIN_DATABASES,
+  channelBody,
+  dataOf,
+  errorOf,
+  obj,
+  startAdminHarness,
+} from './admin-harness.js';
 
 const PROXY_PASSWORD = 's3cret-proxy-pw';
 const PROXY_URL = `socks5://alice:${PROXY_PASSWORD}@proxy.example:1080`;
-
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
 
 describe('admin /proxies', () => {
   let h: AdminHarness;
@@ -244,28 +247,14 @@ describe('admin /proxies', () => {
   });
 });
 
-/** The harnesses the concurrent-assignment test runs on: SQLite in memory, and a fresh MariaDB database. */
-const BACKENDS = [
-  { name: 'SQLite', start: async () => ({ harness: await startAdminHarness(), drop: async () => {} }) },
-  {
-    name: 'MySQL',
-    start: async () => {
-      const database = await createTestDatabase();
-      return { harness: await startAdminHarness({ mysqlUrl: database.url }), drop: database.drop };
-    },
-  },
-];
-
-for (const backend of BACKENDS) {
-  describe(`concurrent proxy assignment on ${backend.name}`, () => {
+for (const database of ADMIN_DATABASES) {
+  describe(`concurrent proxy assignment on ${database.name}`, () => {
     let h: AdminHarness;
-    let drop: () => Promise<void>;
     beforeAll(async () => {
-      ({ harness: h, drop } = await backend.start());
+      h = await database.start();
     });
     afterAll(async () => {
       await h.close();
-      await drop();
     });
 
     it('when 10 accounts on 10 channels ask for "auto" at once over three proxies capped at 3, then exactly 9 land 3-3-3 and 1 gets 409', async () => {

@@ -1,12 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewUsageLogRow } from '@switchyard/core';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-import { type AdminHarness, dataOf, obj, startAdminHarness } from './admin-harness.js';
-import { checkSchema, type JsonSchema, resolveRef } from './json-schema-check.js';
-
-const doc = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as JsonSchema;
-const schema = (name: string) => resolveRef(`#/components/schemas/${name}`, doc);
+import {
+  ADMIN_DATABASES,
+  type AdminHarness,
+  errorOf,
+  getPage,
+  obj,
+  startAdminHarness,
+  walkPages,
+} from './admin-harness.js';
+import { checkSchema } from './json-schema-check.js';
+import { componentSchema, OPENAPI as doc } from './openapi-document.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const ROWS = 130;
@@ -39,11 +43,6 @@ function usageRow(i: number): NewUsageLogRow {
     error: i % 10 === 0 ? 'upstream_error' : null,
     created_at: T0 + i * 60_000,
   };
-}
-
-interface Page {
-  data: Record<string, unknown>[];
-  next_cursor: string | null;
 }
 
 /**
@@ -120,32 +119,8 @@ describe('admin GET /usage', () => {
     await h.close();
   });
 
-  async function page(query: string): Promise<Page> {
-    const res = await h.call('GET', `/usage${query}`);
-    expect(res.status, res.text).toBe(200);
-    const body = obj(res.body);
-    return { data: dataOf(body), next_cursor: body.next_cursor as string | null };
-  }
-
-  /** Follows next_cursor from `query` to the end; returns every request_id and the page sizes. */
-  async function walk(query: string): Promise<{ ids: string[]; sizes: number[] }> {
-    const ids: string[] = [];
-    const sizes: number[] = [];
-    let cursor: string | null = null;
-    do {
-      const sep = query === '' ? '?' : '&';
-      const p: Page = await page(
-        cursor === null ? query : `${query}${sep}cursor=${encodeURIComponent(cursor)}`,
-      );
-      ids.push(...p.data.map((r) => String(r.request_id)));
-      sizes.push(p.data.length);
-      cursor = p.next_cursor;
-    } while (cursor !== null && sizes.length < 100);
-    return { ids, sizes };
-  }
-
   it('returns rows newest first, 50 by default, with every documented field', async () => {
-    const p = await page('');
+    const p = await getPage(h, '/usage');
     expect(p.data).toHaveLength(50);
     expect(p.next_cursor).toEqual(expect.any(String));
     expect(p.data[0]).toEqual({
@@ -177,18 +152,18 @@ describe('admin GET /usage', () => {
   });
 
   it('following next_cursor visits every row exactly once, newest first, and ends with null', async () => {
-    const { ids, sizes } = await walk('?limit=40');
+    const { values: ids, sizes } = await walkPages(h, '/usage?limit=40', 'request_id');
     expect(sizes).toEqual([40, 40, 40, 10]);
     expect(ids).toEqual(Array.from({ length: ROWS }, (_, i) => `req-${ROWS - 1 - i}`));
   });
 
   it('when the rows left exactly fill the page, then next_cursor is null (no empty trailing page)', async () => {
-    const { sizes } = await walk('?limit=65');
+    const { sizes } = await walkPages(h, '/usage?limit=65', 'request_id');
     expect(sizes).toEqual([65, 65]);
   });
 
   it('filters by key_id, across pages', async () => {
-    const { ids } = await walk('?key_id=2&limit=20');
+    const { values: ids } = await walkPages(h, '/usage?key_id=2&limit=20', 'request_id');
     const expected = Array.from({ length: ROWS }, (_, i) => i)
       .filter((i) => i % 2 === 1)
       .reverse()
@@ -197,7 +172,7 @@ describe('admin GET /usage', () => {
   });
 
   it('filters by model', async () => {
-    const p = await page('?model=gpt-4o&limit=500');
+    const p = await getPage(h, '/usage?model=gpt-4o&limit=500');
     expect(p.data.length).toBe(Math.ceil(ROWS / 3));
     expect(p.data.every((r) => r.model === 'gpt-4o')).toBe(true);
     expect(p.next_cursor).toBeNull();
@@ -205,17 +180,20 @@ describe('admin GET /usage', () => {
 
   it('filters by since (inclusive), with any time zone spelling', async () => {
     const since = new Date(T0 + 100 * 60_000).toISOString();
-    const p = await page(`?since=${encodeURIComponent(since)}&limit=500`);
+    const p = await getPage(h, `/usage?since=${encodeURIComponent(since)}&limit=500`);
     expect(p.data.map((r) => r.request_id)).toEqual(
       Array.from({ length: 30 }, (_, i) => `req-${ROWS - 1 - i}`),
     );
-    const offset = await page(`?since=${encodeURIComponent('2026-01-01T03:40:00+02:00')}&limit=500`);
+    const offset = await getPage(
+      h,
+      `/usage?since=${encodeURIComponent('2026-01-01T03:40:00+02:00')}&limit=500`,
+    );
     expect(offset.data).toHaveLength(30);
   });
 
   it('combines key_id, model and since', async () => {
     const since = new Date(T0 + 60 * 60_000).toISOString();
-    const p = await page(`?key_id=1&model=gpt-4o&since=${encodeURIComponent(since)}`);
+    const p = await getPage(h, `/usage?key_id=1&model=gpt-4o&since=${encodeURIComponent(since)}`);
     const expected = Array.from({ length: ROWS }, (_, i) => i)
       .filter((i) => i >= 60 && i % 2 === 0 && i % 3 === 0)
       .reverse()
@@ -224,7 +202,7 @@ describe('admin GET /usage', () => {
   });
 
   it('a filter that matches nothing gives an empty page and a null cursor', async () => {
-    expect(await page('?key_id=999')).toEqual({ data: [], next_cursor: null });
+    expect(await getPage(h, '/usage?key_id=999')).toEqual({ data: [], next_cursor: null });
   });
 
   it.each([
@@ -237,10 +215,15 @@ describe('admin GET /usage', () => {
     ['cursor=not-a-cursor', 'cursor'],
     ['cursor=MTIz', 'cursor'],
     ['model=a&model=b', 'model'],
+    ['user_id=0', 'user_id'],
+    ['channel_id=x', 'channel_id'],
+    ['status=failed', 'status'],
+    ['until=tomorrow', 'until'],
+    ['format=xml', 'format'],
   ])('?%s → 400 naming %s', async (query, param) => {
     const res = await h.call('GET', `/usage?${query}`);
     expect(res.status).toBe(400);
-    expect(obj(obj(res.body).error)).toMatchObject({ type: 'invalid_request_error', param });
+    expect(errorOf(res.body)).toMatchObject({ type: 'invalid_request_error', param });
   });
 
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -260,12 +243,12 @@ describe('admin GET /usage', () => {
     ['user_id=10&channel_id=4&status=error&model=gpt-4o', range(ROWS).filter((i) => i % 30 === 0)],
     ['user_id=10&key_id=2', []],
   ])('filters by %s, across pages', async (query, rows) => {
-    const { ids } = await walk(`?${query}&limit=7`);
+    const { values: ids } = await walkPages(h, `/usage?${query}&limit=7`, 'request_id');
     expect(ids).toEqual(newestFirst(rows));
   });
 
   it("shows each row's user, cost and partial flag", async () => {
-    const p = await page('?limit=500');
+    const p = await getPage(h, '/usage?limit=500');
     const byId = new Map(p.data.map((r) => [r.request_id, r]));
     expect(byId.get('req-14')).toMatchObject({ user_id: 10, cost: '0.021', partial: true, status: 'ok' });
     expect(byId.get('req-17')).toMatchObject({
@@ -277,18 +260,6 @@ describe('admin GET /usage', () => {
     expect(byId.get('req-0')).toMatchObject({ cost: '0', partial: true, status: 'error' });
   });
 
-  it.each([
-    ['user_id=0', 'user_id'],
-    ['channel_id=x', 'channel_id'],
-    ['status=failed', 'status'],
-    ['until=tomorrow', 'until'],
-    ['format=xml', 'format'],
-  ])('?%s → 400 naming %s', async (query, param) => {
-    const res = await h.call('GET', `/usage?${query}`);
-    expect(res.status).toBe(400);
-    expect(obj(obj(res.body).error)).toMatchObject({ type: 'invalid_request_error', param });
-  });
-
   it('when format=csv, then every matching row (not one page) is a CSV attachment whose records equal the JSON views', async () => {
     const res = await download(h, '/usage?format=csv&limit=5');
     expect(res.status).toBe(200);
@@ -296,7 +267,7 @@ describe('admin GET /usage', () => {
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="usage.csv"');
     expect(res.headers.get('cache-control')).toBe('no-store');
     const [header, ...records] = parseCsv(res.text);
-    const views = (await page('?limit=500')).data;
+    const views = (await getPage(h, '/usage?limit=500')).data;
     expect(header).toEqual(Object.keys(views[0]!));
     expect(records).toHaveLength(ROWS);
     expect(records).toEqual(views.map((v) => header!.map((column) => asCsv(v[column]))));
@@ -315,12 +286,12 @@ describe('admin GET /usage', () => {
 
   it('a page with users, costs and partial rows matches the documented UsagePage schema', async () => {
     expect(
-      checkSchema(obj((await h.call('GET', '/usage?limit=500')).body), schema('UsagePage'), doc),
+      checkSchema(obj((await h.call('GET', '/usage?limit=500')).body), componentSchema('UsagePage'), doc),
     ).toEqual([]);
   });
 
   it('limit=500 is accepted as the maximum', async () => {
-    const p = await page('?limit=500');
+    const p = await getPage(h, '/usage?limit=500');
     expect(p.data).toHaveLength(ROWS);
     expect(p.next_cursor).toBeNull();
   });
@@ -505,31 +476,35 @@ function expectedRow(day: string, group: string | number | null, n: number, rest
 
 const RANGE = `since=2026-03-01&until=2026-03-03`;
 
-const SUMMARY_STORES: Array<{
-  name: string;
-  start(): Promise<{ h: AdminHarness; drop: () => Promise<void> }>;
-}> = [
-  { name: 'SQLite', start: async () => ({ h: await startAdminHarness(), drop: async () => {} }) },
-  {
-    name: 'MySQL',
-    start: async () => {
-      const database = await createTestDatabase();
-      return { h: await startAdminHarness({ mysqlUrl: database.url }), drop: database.drop };
-    },
-  },
-];
+// What the fixture's groups of rows sum to; each grouping shows them under its own group value.
+/** claude-sonnet-4 on day 1, 3 rows: latencies 5, 7, 300; p50 rank ceil(1.5) = 2, p95 rank ceil(2.85) = 3. */
+const CLAUDE_DAY_1 = { cost: '0.000000999', latency_p50_ms: 7, latency_p95_ms: 300 };
+/**
+ * gpt-4o on day 1, 20 rows: latencies 10…200; p50 is rank 10 (100 ms), p95 rank 19 (190 ms); cost 1 + 2 +
+ * … + 20 thousandths.
+ */
+const GPT_4O_DAY_1 = {
+  errors: 4,
+  aborted: 1,
+  error_rate: 0.2,
+  cost: '0.21',
+  latency_p50_ms: 100,
+  latency_p95_ms: 190,
+};
+/** gpt-4o-mini on day 1: one failed row. */
+const MINI_DAY_1 = { errors: 1, error_rate: 1, cost: '0', latency_p50_ms: 1000, latency_p95_ms: 1000 };
+/** gpt-4o on day 2: one row. */
+const GPT_4O_DAY_2 = { cost: '5', latency_p50_ms: 42, latency_p95_ms: 42 };
 
-for (const store of SUMMARY_STORES) {
-  describe(`admin GET /usage/summary on ${store.name}`, () => {
+for (const database of ADMIN_DATABASES) {
+  describe(`admin GET /usage/summary on ${database.name}`, () => {
     let h: AdminHarness;
-    let drop: () => Promise<void>;
     beforeAll(async () => {
-      ({ h, drop } = await store.start());
+      h = await database.start();
       await h.db.insertInto('usage_logs').values(summaryFixture()).execute();
     });
     afterAll(async () => {
       await h.close();
-      await drop();
     });
 
     async function summary(query: string): Promise<Record<string, unknown>> {
@@ -545,29 +520,10 @@ for (const store of SUMMARY_STORES) {
         since: '2026-03-01T00:00:00.000Z',
         until: '2026-03-03T00:00:00.000Z',
         data: [
-          // Latencies 5, 7, 300: p50 is rank ceil(1.5) = 2, p95 rank ceil(2.85) = 3.
-          expectedRow('2026-03-01', 'claude-sonnet-4', 3, {
-            cost: '0.000000999',
-            latency_p50_ms: 7,
-            latency_p95_ms: 300,
-          }),
-          // Latencies 10…200: p50 is rank 10 (100 ms), p95 rank 19 (190 ms); cost 1 + 2 + … + 20 thousandths.
-          expectedRow('2026-03-01', 'gpt-4o', 20, {
-            errors: 4,
-            aborted: 1,
-            error_rate: 0.2,
-            cost: '0.21',
-            latency_p50_ms: 100,
-            latency_p95_ms: 190,
-          }),
-          expectedRow('2026-03-01', 'gpt-4o-mini', 1, {
-            errors: 1,
-            error_rate: 1,
-            cost: '0',
-            latency_p50_ms: 1000,
-            latency_p95_ms: 1000,
-          }),
-          expectedRow('2026-03-02', 'gpt-4o', 1, { cost: '5', latency_p50_ms: 42, latency_p95_ms: 42 }),
+          expectedRow('2026-03-01', 'claude-sonnet-4', 3, CLAUDE_DAY_1),
+          expectedRow('2026-03-01', 'gpt-4o', 20, GPT_4O_DAY_1),
+          expectedRow('2026-03-01', 'gpt-4o-mini', 1, MINI_DAY_1),
+          expectedRow('2026-03-02', 'gpt-4o', 1, GPT_4O_DAY_2),
         ],
       });
     });
@@ -593,15 +549,9 @@ for (const store of SUMMARY_STORES) {
           latency_p50_ms: 100,
           latency_p95_ms: 200,
         }),
-        expectedRow('2026-03-01', 3, 3, { cost: '0.000000999', latency_p50_ms: 7, latency_p95_ms: 300 }),
-        expectedRow('2026-03-01', 4, 1, {
-          errors: 1,
-          error_rate: 1,
-          cost: '0',
-          latency_p50_ms: 1000,
-          latency_p95_ms: 1000,
-        }),
-        expectedRow('2026-03-02', 4, 1, { cost: '5', latency_p50_ms: 42, latency_p95_ms: 42 }),
+        expectedRow('2026-03-01', 3, 3, CLAUDE_DAY_1),
+        expectedRow('2026-03-01', 4, 1, MINI_DAY_1),
+        expectedRow('2026-03-02', 4, 1, GPT_4O_DAY_2),
       ]);
     });
 
@@ -613,27 +563,10 @@ for (const store of SUMMARY_STORES) {
       async (groupBy, first, second) => {
         const body = await summary(`${RANGE}&group_by=${groupBy}`);
         expect(body.data).toEqual([
-          expectedRow('2026-03-01', null, 1, {
-            errors: 1,
-            error_rate: 1,
-            cost: '0',
-            latency_p50_ms: 1000,
-            latency_p95_ms: 1000,
-          }),
-          expectedRow('2026-03-01', first, 20, {
-            errors: 4,
-            aborted: 1,
-            error_rate: 0.2,
-            cost: '0.21',
-            latency_p50_ms: 100,
-            latency_p95_ms: 190,
-          }),
-          expectedRow('2026-03-01', second, 3, {
-            cost: '0.000000999',
-            latency_p50_ms: 7,
-            latency_p95_ms: 300,
-          }),
-          expectedRow('2026-03-02', null, 1, { cost: '5', latency_p50_ms: 42, latency_p95_ms: 42 }),
+          expectedRow('2026-03-01', null, 1, MINI_DAY_1),
+          expectedRow('2026-03-01', first, 20, GPT_4O_DAY_1),
+          expectedRow('2026-03-01', second, 3, CLAUDE_DAY_1),
+          expectedRow('2026-03-02', null, 1, GPT_4O_DAY_2),
         ]);
       },
     );
@@ -656,7 +589,7 @@ for (const store of SUMMARY_STORES) {
     it('when any grouping is asked for, then the answer matches the documented UsageSummary schema', async () => {
       for (const groupBy of ['model', 'key', 'user', 'channel']) {
         expect(
-          checkSchema(await summary(`${RANGE}&group_by=${groupBy}`), schema('UsageSummary'), doc),
+          checkSchema(await summary(`${RANGE}&group_by=${groupBy}`), componentSchema('UsageSummary'), doc),
         ).toEqual([]);
       }
     });
@@ -725,7 +658,7 @@ describe('admin GET /usage/summary range rules', () => {
   it('when the range is longer than 93 days, then 400 range_too_long names since and says the limit', async () => {
     const res = await h.call('GET', '/usage/summary?since=2026-01-01&until=2026-04-04T00:00:00.001Z');
     expect(res.status).toBe(400);
-    const error = obj(obj(res.body).error);
+    const error = errorOf(res.body);
     expect(error).toMatchObject({ type: 'invalid_request_error', code: 'range_too_long', param: 'since' });
     expect(error.message).toMatch(/at most 93 days/);
   });
@@ -755,6 +688,6 @@ describe('admin GET /usage/summary range rules', () => {
   ])('?%s → 400 naming %s', async (query, param) => {
     const res = await h.call('GET', `/usage/summary?${query}`);
     expect(res.status).toBe(400);
-    expect(obj(obj(res.body).error)).toMatchObject({ type: 'invalid_request_error', param });
+    expect(errorOf(res.body)).toMatchObject({ type: 'invalid_request_error', param });
   });
 });

@@ -1,39 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-import { type AdminHarness, dataOf, obj, startAdminHarness } from './admin-harness.js';
-
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
-
-interface Page {
-  data: Record<string, unknown>[];
-  next_cursor: string | null;
-}
-
-async function page(h: AdminHarness, path: string): Promise<Page> {
-  const res = await h.call('GET', path);
-  expect(res.status, res.text).toBe(200);
-  return { data: dataOf(res.body), next_cursor: obj(res.body).next_cursor as string | null };
-}
-
-/** Follows next_cursor from `path` to the end; returns every name and the page sizes. */
-async function walk(h: AdminHarness, path: string): Promise<{ names: string[]; sizes: number[] }> {
-  const names: string[] = [];
-  const sizes: number[] = [];
-  let cursor: string | null = null;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const p: Page = await page(
-      h,
-      cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`,
-    );
-    names.push(...p.data.map((u) => String(u.name)));
-    sizes.push(p.data.length);
-    cursor = p.next_cursor;
-  } while (cursor !== null && sizes.length < 100);
-  return { names, sizes };
-}
+import {
+  type AdminHarness,
+  errorOf,
+  getPage,
+  obj,
+  startAdminHarness,
+  startMysqlAdminHarness,
+  walkPages,
+} from './admin-harness.js';
 
 async function createUser(h: AdminHarness, json: Record<string, unknown>): Promise<Record<string, unknown>> {
   const res = await h.call('POST', '/users', { json });
@@ -331,11 +305,11 @@ describe('admin GET /users: pages and filters', () => {
   const ALL = ['u0', 'u1', 'u2', 'u3', 'Zed-Four', 'u5', 'u6', 'u7', 'u8', 'u9'];
 
   it('returns every user in id order by default, and pages with the cursor', async () => {
-    const p = await page(h, '/users');
+    const p = await getPage(h, '/users');
     expect(p.data.map((u) => u.name)).toEqual(ALL);
     expect(p.next_cursor).toBeNull();
-    expect(await walk(h, '/users?limit=4')).toEqual({ names: ALL, sizes: [4, 4, 2] });
-    expect(await walk(h, '/users?limit=10')).toEqual({ names: ALL, sizes: [10] });
+    expect(await walkPages(h, '/users?limit=4')).toEqual({ values: ALL, sizes: [4, 4, 2] });
+    expect(await walkPages(h, '/users?limit=10')).toEqual({ values: ALL, sizes: [10] });
   });
 
   it.each([
@@ -347,8 +321,8 @@ describe('admin GET /users: pages and filters', () => {
     ['q=user1', ['u1']],
     ['q=_', []],
   ])('when filtered by %s, then exactly the matching users come back, paged alike', async (query, names) => {
-    expect((await walk(h, `/users?${query}`)).names).toEqual(names);
-    expect((await walk(h, `/users?${query}&limit=1`)).names).toEqual(names);
+    expect((await walkPages(h, `/users?${query}`)).values).toEqual(names);
+    expect((await walkPages(h, `/users?${query}&limit=1`)).values).toEqual(names);
   });
 
   it.each([
@@ -365,15 +339,11 @@ describe('admin GET /users: pages and filters', () => {
 
 describe('users on MySQL', () => {
   let h: AdminHarness;
-  let drop: () => Promise<void>;
   beforeAll(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    h = await startAdminHarness({ mysqlUrl: database.url });
+    h = await startMysqlAdminHarness();
   });
   afterAll(async () => {
     await h.close();
-    await drop();
   });
 
   it('when several POSTs of one new name race, then exactly one creates it and the others answer 409 user_exists', async () => {
@@ -391,8 +361,8 @@ describe('users on MySQL', () => {
 
   it('pages and filters as on SQLite, and money and time columns read back as numbers', async () => {
     for (let i = 0; i < 5; i++) await createUser(h, { name: `Maria-${i}`, quota: '9007199.254740991' });
-    expect(await walk(h, '/users?q=maria-&limit=2')).toEqual({
-      names: ['Maria-0', 'Maria-1', 'Maria-2', 'Maria-3', 'Maria-4'],
+    expect(await walkPages(h, '/users?q=maria-&limit=2')).toEqual({
+      values: ['Maria-0', 'Maria-1', 'Maria-2', 'Maria-3', 'Maria-4'],
       sizes: [2, 2, 1],
     });
     const record = h.controlPlane.configSource.current().users.find((u) => u.name === 'Maria-0');

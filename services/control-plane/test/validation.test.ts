@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { type AdminHarness, channelBody, obj, startAdminHarness } from './admin-harness.js';
+import { type AdminHarness, channelBody, errorOf, obj, startAdminHarness } from './admin-harness.js';
 import {
   AWS_ACCESS_KEY_ID,
   AWS_CREDENTIAL,
@@ -9,11 +9,6 @@ import {
   RSA_PRIVATE_KEY_PEM,
   serviceAccountKey,
 } from './credential-fixtures.js';
-
-/** The error object of a 4xx/5xx body. */
-function errorOf(body: unknown): Record<string, unknown> {
-  return obj(obj(body).error);
-}
 
 describe('admin request validation', () => {
   let h: AdminHarness;
