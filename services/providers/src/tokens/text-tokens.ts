@@ -15,7 +15,10 @@ type EncodingName = Exclude<TokenizerName, 'approximate'>;
 export type TextTokenCounter = (text: string) => number;
 
 /** The encodings' count functions; only the module named here is ever imported. */
-const ENCODINGS: Record<EncodingName, () => Promise<{ countTokens: EncodeFn }>> = {
+const ENCODINGS: Record<
+  EncodingName,
+  () => Promise<{ countTokens: EncodeFn; setMergeCacheSize: (size: number) => void }>
+> = {
   o200k_base: () => import('gpt-tokenizer/encoding/o200k_base'),
   cl100k_base: () => import('gpt-tokenizer/encoding/cl100k_base'),
 };
@@ -27,6 +30,12 @@ type EncodeFn = (text: string, options: { disallowedSpecial: Set<string> }) => n
  * counted as the plain text it is (as the API counts it) instead of throwing.
  */
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
+/**
+ * Why 10,000: the encoder caches the tokens of recent words; its default (100,000 entries) grows a
+ * busy relay by tens of megabytes, while 10,000 already covers the words of a large working set.
+ */
+const MERGE_CACHE_ENTRIES = 10_000;
 
 const loaded = new Map<EncodingName, TextTokenCounter>();
 const loading = new Map<EncodingName, Promise<TextTokenCounter>>();
@@ -71,7 +80,8 @@ function load(encoding: EncodingName): Promise<TextTokenCounter> {
   let pending = loading.get(encoding);
   if (pending === undefined) {
     pending = ENCODINGS[encoding]().then(
-      ({ countTokens }) => {
+      ({ countTokens, setMergeCacheSize }) => {
+        setMergeCacheSize(MERGE_CACHE_ENTRIES);
         const counter: TextTokenCounter = (text) => countTokens(text, PLAIN_TEXT);
         loaded.set(encoding, counter);
         return counter;
