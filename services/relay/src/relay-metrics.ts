@@ -16,6 +16,8 @@ export class RelayMetrics {
   readonly failovers: Counter<'channel' | 'reason'>;
   readonly accountsDisabled: Counter<'channel' | 'account'>;
   readonly candidatesSkipped: Counter<'reason'>;
+  readonly admissionRefusals: Counter<'scope' | 'reason'>;
+  readonly costNano: Counter<'model'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -88,6 +90,18 @@ export class RelayMetrics {
       name: 'switchyard_candidates_skipped_total',
       help: 'Candidates left out of a request because they were cooling down, their breaker was open or they were locally disabled.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.admissionRefusals = new Counter({
+      name: 'switchyard_admission_refusals_total',
+      help: 'Requests refused before routing by a key or user limit: scope key|user, reason quota|rpm|tpm|concurrency.',
+      labelNames: ['scope', 'reason'],
+      registers,
+    });
+    this.costNano = new Counter({
+      name: 'switchyard_cost_nano_usd_total',
+      help: 'What billed requests cost (tokens x price x group ratio), in nano-USD, by served model.',
+      labelNames: ['model'],
       registers,
     });
   }

@@ -437,6 +437,7 @@ export class Relay {
           })
         : 0;
     if (state.hold !== null) this.#release(state, cost);
+    if (cost > 0) this.#ctx.metrics.costNano.inc({ model: state.modelLabel }, cost);
     if (billed && state.key !== null && state.model !== null) {
       this.#bus.publish({
         requestId: state.requestId,

@@ -147,7 +147,13 @@ export async function admitCaller(
     scopes,
   });
   setRateLimitHeaders(res, decision.scopes);
-  if (!decision.admitted) throw refusal(decision);
+  if (!decision.admitted) {
+    ctx.metrics.admissionRefusals.inc({
+      scope: decision.scope.startsWith('u:') ? 'user' : 'key',
+      reason: decision.reason,
+    });
+    throw refusal(decision);
+  }
   return { scopes: scopes.map((s) => s.id), holdNano, tokens: prompt + maxOut, admittedAt: now };
 }
 

@@ -221,6 +221,26 @@ describe('refused keys, in the caller’s wire format', () => {
   });
 });
 
+describe('metrics', () => {
+  it('when requests are refused and billed, then /metrics counts refusals by scope and reason, and cost by model', async () => {
+    const value = async (series: string): Promise<number> => {
+      const text = await (await fetch(`${t.gw.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(series));
+      return line === undefined ? 0 : Number(line.slice(series.length).trim());
+    };
+    const refusals = 'switchyard_admission_refusals_total{scope="key",reason="quota"}';
+    const cost = 'switchyard_cost_nano_usd_total{model="gpt-4o-mini"}';
+    const [refusedBefore, costBefore] = [await value(refusals), await value(cost)];
+    const broke = await newKey({ quota: '0' });
+    expect((await openai(broke.key, { model: 'gpt-4o-mini' })).status).toBe(402);
+    const paying = await newKey();
+    expect((await openai(paying.key, { model: 'gpt-4o-mini' })).status).toBe(200);
+    const [row] = await usageOf(paying.id);
+    expect(await value(refusals)).toBe(refusedBefore + 1);
+    expect(await value(cost)).toBe(costBefore + parseUsd(row!.cost)!);
+  });
+});
+
 /** The text of every content delta of an OpenAI chat stream, concatenated. */
 function deltaText(sse: string): string {
   let text = '';
