@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ConfigSnapshot, ConfigSource, CoordinationStore, DB, SecretBox } from '@switchyard/core';
 import { GatewayError } from '@switchyard/core';
+import { BalanceRefresher } from './balance-refresher.js';
 import { AccountProbe, DEFAULT_ACCOUNT_PROBE_INTERVAL_MS } from './account-probe.js';
 import { AccountRepository } from './account-repository.js';
 import { AccountStatusService } from './account-status.js';
@@ -57,6 +58,12 @@ export interface ControlPlaneOptions {
   oauthRefreshIntervalMs?: number;
   /** Calls OAuth token endpoints; default: undici through `dispatcherFor` (the account's proxy). */
   oauthTokenClient?: OAuthTokenClient;
+  /**
+   * Between two looks at the ledger for new usage rows, which republish the snapshot so its spend
+   * (the coordination store's seed) stays fresh; default 0 = off (the all-in-one's in-memory store
+   * never loses its state; distributed control planes turn it on).
+   */
+  balanceRefreshIntervalMs?: number;
 }
 
 /**
@@ -76,6 +83,8 @@ export class ControlPlane {
   readonly accountProbe: AccountProbe;
   /** Refreshes OAuth access tokens under a per-account lease; runs from start() to close(). */
   readonly oauthRefresher: OAuthRefresher;
+  /** Republishes the snapshot when the ledger moved, so relays' seeds of spend stay fresh. */
+  readonly balanceRefresher: BalanceRefresher;
 
   readonly #source: InProcessConfigSource;
   readonly #builder: SnapshotBuilder;
@@ -138,6 +147,12 @@ export class ControlPlane {
       publish,
       intervalMs: opts.oauthRefreshIntervalMs ?? DEFAULT_OAUTH_REFRESH_INTERVAL_MS,
     });
+    this.balanceRefresher = new BalanceRefresher({
+      db: opts.db,
+      logger: opts.logger,
+      publish,
+      intervalMs: opts.balanceRefreshIntervalMs ?? 0,
+    });
   }
 
   /** Builds and publishes the first snapshot; configSource.current() answers from then on. */
@@ -149,6 +164,7 @@ export class ControlPlane {
     );
     this.accountProbe.start();
     this.oauthRefresher.start();
+    await this.balanceRefresher.start();
   }
 
   /** A new router with the admin REST API, to be mounted at `/admin/v1`. */
@@ -208,6 +224,7 @@ export class ControlPlane {
     // Before #closed: a tick in progress may still publish what it refreshed.
     await this.oauthRefresher.stop();
     await this.accountProbe.stop();
+    await this.balanceRefresher.stop();
     this.#closed = true;
     await this.#queue;
     this.#source.close();

@@ -102,6 +102,11 @@ export const CONFIG_SCHEMA = z.object({
     .describe(
       "This relay's name in health reports (admin API). Default: host name and process id (a pod name under Kubernetes).",
     ),
+  SWITCHYARD_BALANCE_REFRESH_INTERVAL_MS: int(0, 3_600_000)
+    .default(10_000)
+    .describe(
+      "Distributed control plane: how often it looks for new usage rows and then republishes the snapshot, whose spend seeds the relays' quota balances when Redis lost them (0 = off).",
+    ),
   SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS: int(0, 86_400_000)
     .default(300_000)
     .describe(
@@ -232,6 +237,7 @@ export interface SwitchyardConfig {
   upstreamAllow: Array<'loopback' | 'private'> | null;
   relayId: string | null;
   accountProbeIntervalMs: number;
+  balanceRefreshIntervalMs: number;
   oauthRefreshIntervalMs: number;
 }
 
@@ -305,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
           : (c.SWITCHYARD_UPSTREAM_ALLOW.split(',') as Array<'loopback' | 'private'>),
     relayId: c.SWITCHYARD_RELAY_ID ?? null,
     accountProbeIntervalMs: c.SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS,
+    balanceRefreshIntervalMs: c.SWITCHYARD_BALANCE_REFRESH_INTERVAL_MS,
     oauthRefreshIntervalMs: c.SWITCHYARD_OAUTH_REFRESH_INTERVAL_MS,
   });
 }

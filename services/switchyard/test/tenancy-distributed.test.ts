@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { Kysely, sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlDialect } from '@switchyard/adapters';
@@ -107,7 +108,10 @@ async function ledger(keyId: number): Promise<{ used: number; rowsCost: number; 
 beforeAll(async () => {
   database = await createTestDatabase();
   mock = await startMockUpstream({ name: 'tenancy-distributed' });
-  cp = await startControlPlaneRole(loadConfig(env({ SWITCHYARD_GRPC_PORT: '0' })), logger);
+  cp = await startControlPlaneRole(
+    loadConfig(env({ SWITCHYARD_GRPC_PORT: '0', SWITCHYARD_BALANCE_REFRESH_INTERVAL_MS: '50' })),
+    logger,
+  );
   const relayEnv = (id: string) =>
     env({ SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`, SWITCHYARD_RELAY_ID: id });
   relays = [
@@ -212,6 +216,51 @@ describe('rate limits across two relays', () => {
     await settled();
     // The slots are free again once the requests ended.
     expect((await chat(relays[1], t, { messages: [{ role: 'user', content: 'again' }] })).status).toBe(200);
+  });
+});
+
+/** Resolves once the control plane's snapshot carries the spend of every usage row written so far. */
+async function balancesPublished(): Promise<void> {
+  const newest = await db
+    .selectFrom('usage_logs')
+    .select(sql<string>`coalesce(max(id), 0)`.as('id'))
+    .executeTakeFirstOrThrow();
+  for (;;) {
+    const ready = (await (await fetch(`${cp.url}/readyz`)).json()) as {
+      checks: { balances_as_of_usage_row: number | null };
+    };
+    if ((ready.checks.balances_as_of_usage_row ?? 0) >= Number(newest.id)) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await propagated(cp, relays);
+}
+
+describe('a coordination store that lost its balances', () => {
+  it('when Redis loses a key’s spend, then the relays restart it from the ledger (a refreshed snapshot), not from zero', async () => {
+    const body = { messages: [{ role: 'user', content: 'quota probe' }], max_tokens: 5 };
+    const probe = await tenant({});
+    expect((await chat(relays[0], probe, body)).status).toBe(200);
+    await settled();
+    const one = (await ledger(probe.keyId)).rowsCost;
+
+    const t = await tenant({ quota: (one * 3.5) / 1e9 });
+    for (const r of relays) expect((await chat(r, t, body)).status).toBe(200);
+    await settled();
+    expect((await ledger(t.keyId)).used).toBe(one * 2);
+    // No admin write: the control plane noticed the ledger grew and republished the spend.
+    await balancesPublished();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const lost = await redis.keys(`${suite.redisPrefix}q:k:${t.keyId}:*`);
+      expect(lost.length).toBeGreaterThan(0);
+      await redis.del(...lost);
+    } finally {
+      redis.disconnect();
+    }
+    // Restarted from the ledger's 2 requests, 1.5 requests' worth is left: one more fits, not three.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await chat(relays[i % 2]!, t, body)).status);
+    expect(statuses).toEqual([200, 402, 402, 402]);
   });
 });
 

@@ -47,6 +47,7 @@ export async function startControlPlaneRole(
     logger: logger.child({ role: 'control-plane' }),
     upstreamPolicy,
     accountProbeIntervalMs: config.accountProbeIntervalMs,
+    balanceRefreshIntervalMs: config.balanceRefreshIntervalMs,
     oauthRefreshIntervalMs: config.oauthRefreshIntervalMs,
     dispatcherFor: (proxyUrl) =>
       dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: config.relay.timeouts.connectMs }),
@@ -69,6 +70,8 @@ export async function startControlPlaneRole(
       checks: {
         database,
         config_version: controlPlane.configSource.current().version,
+        // The newest usage row whose spend the snapshot carries (the relays' seed of balances).
+        balances_as_of_usage_row: controlPlane.balanceRefresher.ledgerRow,
         shutting_down: closing,
       },
     };
