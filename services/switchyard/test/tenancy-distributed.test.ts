@@ -300,6 +300,19 @@ describe('limits while Redis is away', () => {
   });
 });
 
+describe('the key owner’s dashboard in distributed mode', () => {
+  it('when a key owner asks a relay for the dashboard, then it is told the control plane serves it, and the control plane does', async () => {
+    const t = await tenant({ quota: '1' });
+    const headers = { authorization: `Bearer ${t.key}` };
+    const atRelay = await fetch(`${relays[0].url}/v1/dashboard/balance`, { headers });
+    expect(atRelay.status).toBe(404);
+    expect(await atRelay.json()).toMatchObject({ error: { code: 'served_by_control_plane' } });
+    const atCp = await fetch(`${cp.url}/v1/dashboard/balance`, { headers });
+    expect(atCp.status).toBe(200);
+    expect(await atCp.json()).toMatchObject({ key: { id: t.keyId, quota: '1', used: '0' } });
+  });
+});
+
 describe('revocation', () => {
   it('when a key is disabled, then every relay refuses it within a second', async () => {
     const t = await tenant({});

@@ -221,6 +221,31 @@ describe('refused keys, in the caller’s wire format', () => {
   });
 });
 
+describe('the key owner’s dashboard', () => {
+  it('when a key of a user reads its dashboard with its own key, then it sees its user’s balance and usage after a request', async () => {
+    const u = await t.admin<{ id: number }>('POST', '/users', { name: `owner-${seq}`, quota: '5' });
+    expect(u.status).toBe(201);
+    const k = await newKey({ user_id: u.body.id });
+    expect((await openai(k.key, { model: 'gpt-4o-mini' })).status).toBe(200);
+    const [row] = await usageOf(k.id);
+    const headers = { authorization: `Bearer ${k.key}` };
+    const balance = await fetch(`${t.gw.url}/v1/dashboard/balance`, { headers });
+    expect(balance.status).toBe(200);
+    const b = (await balance.json()) as { user: { used: string; remaining: string; quota: string } };
+    expect(b.user.quota).toBe('5');
+    expect(parseUsd(b.user.used)).toBe(parseUsd(row!.cost));
+    expect(parseUsd(b.user.remaining)).toBe(parseUsd('5')! - parseUsd(row!.cost)!);
+    const usage = await fetch(`${t.gw.url}/v1/dashboard/usage`, { headers });
+    expect(usage.status).toBe(200);
+    const page = (await usage.json()) as { data: Array<{ request_id: string; cost: string }> };
+    expect(page.data.map((r) => r.request_id)).toEqual([row!.request_id]);
+    expect(page.data[0]).not.toHaveProperty('account_id');
+    const anonymous = await fetch(`${t.gw.url}/v1/dashboard/balance`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: { type: 'authentication_error' } });
+  });
+});
+
 describe('metrics', () => {
   it('when requests are refused and billed, then /metrics counts refusals by scope and reason, and cost by model', async () => {
     const value = async (series: string): Promise<number> => {
