@@ -10,7 +10,7 @@ import { Accounting } from '@switchyard/accounting';
 import type { SwitchyardConfig } from './config.js';
 import { databaseState, describeDatabase, openDatabase } from './database.js';
 import { resolveAdminToken, resolveSecretKey } from './secrets.js';
-import { closeHttp, createOpsApp, finishApp, listenHttp } from './http-host.js';
+import { closeHttp, drainDelay, createOpsApp, finishApp, listenHttp } from './http-host.js';
 
 /**
  * Paths whose values never reach a log line, whatever a caller logs by mistake. Exact paths only:
@@ -171,6 +171,7 @@ export async function startAllInOne(
     close() {
       closed ??= (async () => {
         closing = true;
+        await drainDelay(config.shutdownDrainDelayMs);
         await closeHttp(server, () => relay.idle());
         await relay.close();
         await dispatchers.close();

@@ -9,6 +9,7 @@ import { startAccountingRole } from './roles/accounting-role.js';
 import { startControlPlaneRole } from './roles/control-plane-role.js';
 import { startRelayRole } from './roles/relay-role.js';
 import { describeDatabase, openDatabase } from './database.js';
+import { ADMIN_COMMANDS, ADMIN_HELP, runAdminCli } from './admin-cli.js';
 
 const HELP = `switchyard — self-hosted LLM API gateway
 
@@ -30,7 +31,8 @@ serve options (override the environment):
   --log-level <level>     SWITCHYARD_LOG_LEVEL
 
 mock-upstream options: --port <n> (default 9090) --host <addr> --chunks <n> --latency-ms <n> --status <code>
-`;
+
+${ADMIN_HELP}`;
 
 const FLAG_TO_ENV: Record<string, string> = {
   port: 'SWITCHYARD_HTTP_PORT',
@@ -124,8 +126,9 @@ async function serve(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`${signal}: draining in-flight requests, then stopping\n`);
-    // Why 30 s: matches Kubernetes' default termination grace period.
-    const force = setTimeout(() => process.exit(1), 30_000);
+    // Why 30 s: matches Kubernetes' default termination grace period (after the drain delay, which
+    // the pod's terminationGracePeriodSeconds must then include).
+    const force = setTimeout(() => process.exit(1), config.shutdownDrainDelayMs + 30_000);
     force.unref();
     gw.close().then(
       () => process.exit(0),
@@ -146,6 +149,13 @@ async function migrate(args: string[]): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
   try {
+    if (ADMIN_COMMANDS.includes(command)) {
+      return await runAdminCli(argv, {
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        env: process.env,
+      });
+    }
     switch (command) {
       case 'serve':
         await serve(rest);

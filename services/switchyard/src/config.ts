@@ -66,6 +66,11 @@ export const CONFIG_SCHEMA = z.object({
     .describe(
       "Longest a request may spend on upstream attempts (failovers included) before its first byte reaches the client; each attempt's connect and first-byte timeouts are cut to what is left.",
     ),
+  SWITCHYARD_SHUTDOWN_DRAIN_DELAY_MS: int(0, 120_000)
+    .default(0)
+    .describe(
+      'After SIGTERM, how long the process keeps serving (new requests included) while /readyz answers 503, so load balancers stop sending it traffic before its listener closes; then in-flight requests finish. Under Kubernetes set it above the readiness probe period x failure threshold.',
+    ),
   SWITCHYARD_HOLD_MAX_OUTPUT_TOKENS: int(1, 1_000_000)
     .default(8192)
     .describe(
@@ -236,6 +241,8 @@ export interface SwitchyardConfig {
   /** SWITCHYARD_UPSTREAM_ALLOW as given, or null: each role applies its own default. */
   upstreamAllow: Array<'loopback' | 'private'> | null;
   relayId: string | null;
+  /** SWITCHYARD_SHUTDOWN_DRAIN_DELAY_MS. */
+  shutdownDrainDelayMs: number;
   accountProbeIntervalMs: number;
   balanceRefreshIntervalMs: number;
   oauthRefreshIntervalMs: number;
@@ -310,6 +317,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
           ? []
           : (c.SWITCHYARD_UPSTREAM_ALLOW.split(',') as Array<'loopback' | 'private'>),
     relayId: c.SWITCHYARD_RELAY_ID ?? null,
+    shutdownDrainDelayMs: c.SWITCHYARD_SHUTDOWN_DRAIN_DELAY_MS,
     accountProbeIntervalMs: c.SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS,
     balanceRefreshIntervalMs: c.SWITCHYARD_BALANCE_REFRESH_INTERVAL_MS,
     oauthRefreshIntervalMs: c.SWITCHYARD_OAUTH_REFRESH_INTERVAL_MS,

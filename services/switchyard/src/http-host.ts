@@ -75,6 +75,14 @@ export async function listenHttp(
 }
 
 /** Stops accepting, waits for `idle()` (in-flight requests), then closes what is left. */
+/**
+ * The shutdown's first step: for `ms` the process keeps serving while `/readyz` already says 503 (the
+ * caller set its closing flag), so load balancers take it out of rotation before the listener closes.
+ */
+export function drainDelay(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export async function closeHttp(server: http.Server, idle: () => Promise<void>): Promise<void> {
   const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();

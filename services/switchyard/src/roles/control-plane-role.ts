@@ -12,7 +12,7 @@ import { ControlPlane } from '@switchyard/control-plane';
 import type { SwitchyardConfig } from '../config.js';
 import { databaseState, describeDatabase, openDatabase } from '../database.js';
 import { serverCredentials } from '../grpc-credentials.js';
-import { closeHttp, createOpsApp, finishApp, listenHttp } from '../http-host.js';
+import { closeHttp, createOpsApp, drainDelay, finishApp, listenHttp } from '../http-host.js';
 import type { RoleHandle } from './role-handle.js';
 
 /**
@@ -99,6 +99,7 @@ export async function startControlPlaneRole(
     close() {
       closed ??= (async () => {
         closing = true;
+        await drainDelay(config.shutdownDrainDelayMs);
         await closeHttp(http.server, async () => undefined);
         await grpcServer.close();
         await controlPlane.close();

@@ -12,7 +12,7 @@ import { Relay } from '@switchyard/relay';
 import type { SwitchyardConfig } from '../config.js';
 import { ConfigError } from '../config.js';
 import { channelCredentials } from '../grpc-credentials.js';
-import { closeHttp, createOpsApp, finishApp, listenHttp } from '../http-host.js';
+import { closeHttp, drainDelay, createOpsApp, finishApp, listenHttp } from '../http-host.js';
 import type { RoleHandle } from './role-handle.js';
 
 /**
@@ -196,6 +196,7 @@ export async function startRelayRole(
     close() {
       closed ??= (async () => {
         closing = true;
+        await drainDelay(config.shutdownDrainDelayMs);
         await closeHttp(http.server, () => relay.idle());
         await relay.close();
         await dispatchers.close();
