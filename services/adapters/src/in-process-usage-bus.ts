@@ -48,6 +48,11 @@ export class InProcessUsageBus implements UsageBus {
     return this.#queue.length;
   }
 
+  /** What the consumer has still to handle: `depth`, with the NATS bus's signature. */
+  consumerPending(): Promise<number> {
+    return Promise.resolve(this.#queue.length);
+  }
+
   /** Resolves once the queue is empty; a waiter makes a pending delayed flush run now. */
   drained(): Promise<void> {
     if (this.#queue.length === 0 && !this.#running) return Promise.resolve();

@@ -281,6 +281,21 @@ export class NatsUsageBus implements UsageBus {
     return this.#droppedTotal;
   }
 
+  /**
+   * Events in the stream the durable consumer has not yet had acknowledged: JetStream's
+   * `num_pending + num_ack_pending`. Before any accounting instance created the consumer, every
+   * message in the stream (it will deliver them all). Rejects when NATS does not answer.
+   */
+  async consumerPending(): Promise<number> {
+    try {
+      const info = await this.#jsm.consumers.info(this.#stream, this.#durable);
+      return info.num_pending + info.num_ack_pending;
+    } catch (err) {
+      if (apiErrorCode(err) !== CONSUMER_NOT_FOUND) throw err;
+      return (await this.#jsm.streams.info(this.#stream)).state.messages;
+    }
+  }
+
   publish(event: UsageEvent): void {
     if (this.#closing || this.#queue.length >= this.#maxPending) {
       this.#droppedTotal++;

@@ -190,4 +190,48 @@ describe('NatsUsageBus', () => {
       await proxy.close();
     }
   });
+
+  it('when events wait for accounting, then consumerPending() counts them, before the consumer exists and while it is stopped, and is 0 once they are written', async () => {
+    const shared = names();
+    const relay = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared });
+    let accounting: NatsUsageBus | null = null;
+    /** Resolves once the relay's events are in the stream (publish() only queues them). */
+    const published = () =>
+      new Promise<void>((resolve) => {
+        const check = () => (relay.pendingDepth === 0 ? resolve() : setTimeout(check, 10));
+        check();
+      });
+    try {
+      for (let i = 0; i < 7; i++) relay.publish(usageEvent(i));
+      await published();
+      // No accounting instance has subscribed yet: the durable does not exist, the stream holds 7.
+      expect(await relay.consumerPending()).toBe(7);
+      accounting = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared });
+      expect(await accounting.consumerPending()).toBe(7);
+
+      const handled: string[] = [];
+      accounting.subscribe(async (events) => {
+        handled.push(...ids(events));
+      });
+      await accounting.drained();
+      expect(handled).toHaveLength(7);
+      expect(await relay.consumerPending()).toBe(0);
+
+      // Accounting stopped: the durable remains and counts what arrives meanwhile.
+      await accounting.close();
+      for (let i = 7; i < 10; i++) relay.publish(usageEvent(i));
+      await published();
+      expect(await relay.consumerPending()).toBe(3);
+
+      accounting = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared });
+      accounting.subscribe(async (events) => {
+        handled.push(...ids(events));
+      });
+      await accounting.drained();
+      expect(new Set(handled)).toEqual(new Set(reqIds(0, 10)));
+      expect(await accounting.consumerPending()).toBe(0);
+    } finally {
+      await Promise.all([relay.close(), accounting?.close()]);
+    }
+  });
 });

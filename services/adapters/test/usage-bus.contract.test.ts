@@ -10,9 +10,12 @@ interface BusOptions {
   flushDelayMs?: number;
 }
 
+/** Both adapters also report their consumer lag (for `switchyard_usage_consumer_pending`). */
+type MeasuredUsageBus = UsageBus & { consumerPending(): Promise<number> };
+
 interface UsageBusFixture {
   name: string;
-  make(opts?: BusOptions): Promise<UsageBus>;
+  make(opts?: BusOptions): Promise<MeasuredUsageBus>;
 }
 
 /** Streams created by the NATS fixture, deleted after the suite. */
@@ -73,6 +76,35 @@ for (const f of USAGE_BUSES) {
       await bus.drained();
 
       expect(ids(handled)).toEqual(['req-0', 'req-1', 'req-2']);
+      await bus.close();
+    });
+
+    it('when events wait for the handler, then consumerPending() counts them until they are handled, then is 0', async () => {
+      const bus = await f.make();
+      for (const n of range(0, 4)) bus.publish(usageEvent(n));
+      // publish() only queues: the NATS bus reaches the stream a moment later, so wait for all four.
+      const deadline = Date.now() + 5_000;
+      let pending = await bus.consumerPending();
+      while (pending < 4 && Date.now() < deadline) {
+        await nextMacrotask();
+        pending = await bus.consumerPending();
+      }
+      expect(pending).toBe(4);
+
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let delivered!: () => void;
+      const firstDelivery = new Promise<void>((resolve) => (delivered = resolve));
+      bus.subscribe(async () => {
+        delivered();
+        await gate;
+      });
+      await firstDelivery;
+      // Delivered but not yet handled (not acknowledged): still pending.
+      expect(await bus.consumerPending()).toBe(4);
+      release();
+      await bus.drained();
+      expect(await bus.consumerPending()).toBe(0);
       await bus.close();
     });
 

@@ -18,6 +18,7 @@ export class RelayMetrics {
   readonly candidatesSkipped: Counter<'reason'>;
   readonly admissionRefusals: Counter<'scope' | 'reason'>;
   readonly costNano: Counter<'model'>;
+  readonly tokens: Counter<'model' | 'kind'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -102,6 +103,12 @@ export class RelayMetrics {
       name: 'switchyard_cost_nano_usd_total',
       help: 'What billed requests cost (tokens x price x group ratio), in nano-USD, by served model.',
       labelNames: ['model'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'switchyard_tokens_total',
+      help: 'Tokens of billed requests as their usage rows record them, by served model and kind (prompt, completion, cached, reasoning; cached is part of prompt, reasoning of completion).',
+      labelNames: ['model', 'kind'],
       registers,
     });
   }

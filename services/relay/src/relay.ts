@@ -438,6 +438,17 @@ export class Relay {
         : 0;
     if (state.hold !== null) this.#release(state, cost);
     if (cost > 0) this.#ctx.metrics.costNano.inc({ model: state.modelLabel }, cost);
+    if (billed && u !== null) {
+      const model = state.modelLabel;
+      const kinds = {
+        prompt: u.promptTokens,
+        completion: u.completionTokens,
+        cached: u.cachedTokens ?? 0,
+        reasoning: u.reasoningTokens ?? 0,
+      };
+      for (const [kind, n] of Object.entries(kinds))
+        if (n > 0) this.#ctx.metrics.tokens.inc({ model, kind }, n);
+    }
     if (billed && state.key !== null && state.model !== null) {
       this.#bus.publish({
         requestId: state.requestId,

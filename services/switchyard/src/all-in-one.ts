@@ -11,6 +11,7 @@ import type { SwitchyardConfig } from './config.js';
 import { databaseState, describeDatabase, openDatabase } from './database.js';
 import { resolveAdminToken, resolveSecretKey } from './secrets.js';
 import { closeHttp, drainDelay, createOpsApp, finishApp, listenHttp } from './http-host.js';
+import { registerSnapshotGauges, registerUsageConsumerGauge } from './role-gauges.js';
 
 /**
  * Paths whose values never reach a log line, whatever a caller logs by mistake. Exact paths only:
@@ -116,6 +117,8 @@ export async function startAllInOne(
   await controlPlane.start();
   const accounting = new Accounting({ db, bus, logger: logger.child({ role: 'accounting' }), registry });
   accounting.start();
+  registerUsageConsumerGauge(registry, bus);
+  const stopSnapshotGauges = registerSnapshotGauges(registry, controlPlane.configSource);
   const relay = new Relay({
     configSource: controlPlane.configSource,
     coordination,
@@ -174,6 +177,7 @@ export async function startAllInOne(
         await drainDelay(config.shutdownDrainDelayMs);
         await closeHttp(server, () => relay.idle());
         await relay.close();
+        stopSnapshotGauges();
         await dispatchers.close();
         await accounting.close();
         await bus.close();

@@ -6,6 +6,7 @@ import type { SwitchyardConfig } from '../config.js';
 import { ConfigError } from '../config.js';
 import { databaseState, describeDatabase, openDatabase } from '../database.js';
 import { closeHttp, createOpsApp, finishApp, listenHttp } from '../http-host.js';
+import { registerUsageConsumerGauge } from '../role-gauges.js';
 import type { RoleHandle } from './role-handle.js';
 
 /**
@@ -35,6 +36,7 @@ export async function startAccountingRole(
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerUsageConsumerGauge(registry, bus);
   const accounting = new Accounting({ db, bus, logger: log, registry });
   accounting.start();
   let closing = false;

@@ -13,6 +13,7 @@ import type { SwitchyardConfig } from '../config.js';
 import { ConfigError } from '../config.js';
 import { channelCredentials } from '../grpc-credentials.js';
 import { closeHttp, drainDelay, createOpsApp, finishApp, listenHttp } from '../http-host.js';
+import { registerSnapshotGauges } from '../role-gauges.js';
 import type { RoleHandle } from './role-handle.js';
 
 /**
@@ -55,14 +56,7 @@ export async function startRelayRole(
   } catch (err) {
     throw new ConfigError(`SWITCHYARD_CONTROL_PLANE_URL: ${(err as Error).message}`);
   }
-  new Gauge({
-    name: 'switchyard_config_snapshot_version',
-    help: 'Version of the config snapshot this relay serves from.',
-    registers,
-    collect() {
-      this.set(configSource.current().version);
-    },
-  });
+  const stopSnapshotGauges = registerSnapshotGauges(registry, configSource);
 
   const redisDegraded = new Gauge({
     name: 'switchyard_coordination_degraded',
@@ -203,6 +197,7 @@ export async function startRelayRole(
         await bus.close();
         coordination.close();
         await redis.close();
+        stopSnapshotGauges();
         configSource.close();
       })();
       return closed;
