@@ -401,8 +401,9 @@ async function passthroughAttempt(
     const text = await readWhole(job, up);
     if (typeof text !== 'string') return text;
     if (up.status < 400) {
-      recordUsage(state, usageOfJson(text, codec));
-      if (state.usage === null) await countAnswerLocally(job, answerOfJson(text, codec));
+      const parsed = parseJsonOrUndefined(text);
+      recordUsage(state, usageOfJson(parsed, codec));
+      if (state.usage === null) await countLocally(job, textOfAnswer(answerOfJson(parsed, codec)));
     } else {
       state.status = 'error';
       state.error = `upstream_http_${up.status}`;
@@ -482,7 +483,7 @@ async function convertedAttempt(
     }
     const answer = codec.parseResponse(provider.unwrapResponse ? provider.unwrapResponse(parsed) : parsed);
     recordUsage(state, tokenUsage(answer.usage));
-    if (state.usage === null || state.usage.totalTokens === 0) await countAnswerLocally(job, answer);
+    if (state.usage === null || state.usage.totalTokens === 0) await countLocally(job, textOfAnswer(answer));
     if (job.stream) {
       // The upstream ignored streaming: replay the whole answer as the client's stream.
       const encoder = job.codec.createStreamEncoder(job.renderContext());
@@ -804,7 +805,8 @@ async function pumpStream(
     });
     return endWithError(job, cut, relay);
   }
-  if (state.usage === null) await countLocally(job, relay);
+  // A complete stream whose upstream reported no usage.
+  if (state.usage === null) await countLocally(job, relay.deliveredText());
   res.end();
   return null;
 }
@@ -815,34 +817,33 @@ async function abortedMidStream(job: GenerationJob, relay: StreamRelay, started:
   return markAborted(job.state);
 }
 
-/** A complete stream whose upstream reported no usage: billed by the local tokenizer, marked partial. */
-function countLocally(job: GenerationJob, relay: StreamRelay): Promise<void> {
-  return countTextLocally(job, relay.deliveredText());
-}
-
-/** A whole answer without usage from the upstream: its text counted locally, marked partial. */
-function countAnswerLocally(job: GenerationJob, answer: CanonicalResponse | null): Promise<void> {
+/** The text of a whole answer (text, thinking, tool calls), for counting its tokens. */
+function textOfAnswer(answer: CanonicalResponse | null): string {
   const parts: string[] = [];
   for (const part of answer?.content ?? []) {
     if (part.type === 'text' || part.type === 'thinking') parts.push(part.text);
     else if (part.type === 'tool_call') parts.push(part.name, part.arguments);
   }
-  return countTextLocally(job, parts.join(''));
+  return parts.join('');
 }
 
-/** Usage from the local tokenizer: the prompt and `answerText`, marked partial. */
-async function countTextLocally(job: GenerationJob, answerText: string): Promise<void> {
-  const model = job.state.upstreamModel ?? job.state.model ?? '';
+/**
+ * Usage counted with the local tokenizer, marked partial: `answerText` as the completion, and the
+ * upstream's prompt (and cached) counts when it sent them, else the prompt counted locally.
+ */
+async function countLocally(job: GenerationJob, answerText: string): Promise<void> {
+  const { state } = job;
+  const model = state.upstreamModel ?? state.model ?? '';
   const completion = answerText === '' ? 0 : await countTextTokens(model, answerText);
-  const prompt = await promptEstimate(job);
-  job.state.usage = {
+  const prompt = state.usage?.promptTokens || (await promptEstimate(job));
+  state.usage = {
     promptTokens: prompt,
     completionTokens: completion,
     totalTokens: prompt + completion,
-    cachedTokens: 0,
+    cachedTokens: state.usage?.cachedTokens ?? 0,
     reasoningTokens: 0,
   };
-  job.state.partial = true;
+  state.partial = true;
 }
 
 /**
@@ -866,20 +867,8 @@ async function endWithError(job: GenerationJob, e: UpstreamError, relay: StreamR
  * prompt too, when the upstream reported none), and the usage is marked partial.
  */
 async function billDelivered(job: GenerationJob, relay: StreamRelay): Promise<void> {
-  const { state } = job;
-  if (state.usage === null || state.usage.completionTokens === 0) {
-    const model = state.upstreamModel ?? state.model ?? '';
-    const completion = await countTextTokens(model, relay.deliveredText());
-    const prompt = state.usage?.promptTokens || (await promptEstimate(job));
-    state.usage = {
-      promptTokens: prompt,
-      completionTokens: completion,
-      totalTokens: prompt + completion,
-      cachedTokens: state.usage?.cachedTokens ?? 0,
-      reasoningTokens: 0,
-    };
-    state.partial = true;
-  }
+  const u = job.state.usage;
+  if (u === null || u.completionTokens === 0) await countLocally(job, relay.deliveredText());
 }
 
 /** The prompt's tokens: counted at admission when a limit needed them, else now. */
@@ -946,24 +935,31 @@ function tokenUsageOrNull(u: CanonicalUsage | null): TokenUsage | null {
   return u === null ? null : tokenUsage(u);
 }
 
-/** A passthrough answer in canonical form, for counting its text; null when it cannot be read. */
-function answerOfJson(text: string, codec: UpstreamCodec | null): CanonicalResponse | null {
-  if (codec === null) return null;
+/** The parsed body, or undefined when it is not JSON. */
+function parseJsonOrUndefined(text: string): unknown {
   try {
-    return codec.parseResponse(JSON.parse(text));
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A passthrough answer in canonical form, for counting its text; null when it cannot be read. */
+function answerOfJson(obj: unknown, codec: UpstreamCodec | null): CanonicalResponse | null {
+  if (codec === null || obj === undefined) return null;
+  try {
+    return codec.parseResponse(obj);
   } catch {
     return null;
   }
 }
 
-function usageOfJson(text: string, codec: UpstreamCodec | null): TokenUsage | null {
+function usageOfJson(obj: unknown, codec: UpstreamCodec | null): TokenUsage | null {
+  if (obj === null || typeof obj !== 'object') return null;
+  if (codec === null || codec.format === 'openai-chat') {
+    return readOpenAIUsage((obj as { usage?: unknown }).usage);
+  }
   try {
-    const obj = JSON.parse(text) as unknown;
-    if (codec === null || codec.format === 'openai-chat') {
-      return obj !== null && typeof obj === 'object'
-        ? readOpenAIUsage((obj as { usage?: unknown }).usage)
-        : null;
-    }
     return tokenUsageOrNull(codec.usageOf(obj));
   } catch {
     return null;

@@ -377,6 +377,16 @@ export class Relay {
     sendJson(res, status, body, headers);
   }
 
+  /** Tokens and cost of a billed request, by its model label (bounded values). */
+  #meter(model: string, u: NonNullable<RequestState['usage']>, cost: number): void {
+    const m = this.#ctx.metrics;
+    if (cost > 0) m.costNano.inc({ model }, cost);
+    if (u.promptTokens > 0) m.tokens.inc({ model, kind: 'prompt' }, u.promptTokens);
+    if (u.completionTokens > 0) m.tokens.inc({ model, kind: 'completion' }, u.completionTokens);
+    if ((u.cachedTokens ?? 0) > 0) m.tokens.inc({ model, kind: 'cached' }, u.cachedTokens!);
+    if ((u.reasoningTokens ?? 0) > 0) m.tokens.inc({ model, kind: 'reasoning' }, u.reasoningTokens!);
+  }
+
   /** Frees the request's hold and charges its cost in the coordination store (never delays the response). */
   #release(state: RequestState, cost: number): void {
     const hold = state.hold!;
@@ -394,9 +404,8 @@ export class Relay {
       .catch((err: unknown) => {
         this.#ctx.logger.warn({ request_id: state.requestId, err }, 'releasing the request hold failed');
       })
-      .finally(() => this.#releasing.delete(done));
-    const done: Promise<void> = released;
-    this.#releasing.add(done);
+      .finally(() => this.#releasing.delete(released));
+    this.#releasing.add(released);
   }
 
   #finish(state: RequestState): void {
@@ -427,36 +436,23 @@ export class Relay {
       },
       'request',
     );
-    const billed = state.key !== null && state.model !== null && BILLABLE.has(state.route);
+    const { key, model } = state;
+    const billed = key !== null && model !== null && BILLABLE.has(state.route);
     const u = state.usage;
     const cost =
       billed && u !== null
-        ? this.#ctx.tariff.cost(state.model!, state.upstreamModel, state.key!.group, {
-            ...u,
-            images: state.images,
-          })
+        ? this.#ctx.tariff.cost(model, state.upstreamModel, key.group, { ...u, images: state.images })
         : 0;
     if (state.hold !== null) this.#release(state, cost);
-    if (cost > 0) this.#ctx.metrics.costNano.inc({ model: state.modelLabel }, cost);
-    if (billed && u !== null) {
-      const model = state.modelLabel;
-      const kinds = {
-        prompt: u.promptTokens,
-        completion: u.completionTokens,
-        cached: u.cachedTokens ?? 0,
-        reasoning: u.reasoningTokens ?? 0,
-      };
-      for (const [kind, n] of Object.entries(kinds))
-        if (n > 0) this.#ctx.metrics.tokens.inc({ model, kind }, n);
-    }
-    if (billed && state.key !== null && state.model !== null) {
+    if (billed) {
+      if (u !== null) this.#meter(state.modelLabel, u, cost);
       this.#bus.publish({
         requestId: state.requestId,
         clientRequestId: state.clientRequestId,
-        keyId: state.key.id,
+        keyId: key.id,
         channelId: state.channelId,
         accountId: state.accountId,
-        model: state.model,
+        model,
         upstreamModel: state.upstreamModel,
         promptTokens: u?.promptTokens ?? 0,
         completionTokens: u?.completionTokens ?? 0,
@@ -469,7 +465,7 @@ export class Relay {
         stream: state.stream,
         error: state.error,
         createdAt: state.createdAt,
-        userId: state.key.userId,
+        userId: key.userId,
         costNano: cost,
         partial: state.partial,
       });
