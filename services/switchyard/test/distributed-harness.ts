@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { connect as natsConnect } from 'nats';
 import { Redis } from 'ioredis';
-import { createLogger, type RoleHandle } from '../src/index.js';
+import { startTcpProxy, type TcpProxy } from '../../adapters/test/tcp-proxy.js';
+import { createLogger, loadConfig, startRelayRole, type RoleHandle } from '../src/index.js';
 
 /** The shared services the distributed suites run against (CI starts them; see the README). */
 export const NATS_URL = process.env.SWITCHYARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -104,4 +105,28 @@ export async function propagated(
     if (performance.now() - t0 > 5_000) throw new Error(`relays at ${versions.join(', ')}, wanted ${want}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * A relay of the suite whose Redis connection goes through a TCP proxy the test can cut, for outage
+ * tests that take Redis away from one relay without stopping it for the others.
+ */
+export async function startRelayBehindRedisProxy(
+  suite: DistributedSuite,
+  databaseUrl: string,
+  cp: RoleHandle,
+  extra: Record<string, string> = {},
+): Promise<{ relay: RoleHandle; proxy: TcpProxy }> {
+  const proxy = await startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+  const relay = await startRelayRole(
+    loadConfig(
+      suite.env(databaseUrl, {
+        SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
+        SWITCHYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        ...extra,
+      }),
+    ),
+    quietLogger,
+  );
+  return { relay, proxy };
 }

@@ -4,15 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlDialect } from '@switchyard/adapters';
 import type { DB } from '@switchyard/core';
 import { expectedCompletion, startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
+import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import {
   adminCall,
   distributedSuite,
   NATS_URL,
   propagated,
   quietLogger,
-  REDIS_URL,
+  startRelayBehindRedisProxy,
 } from './distributed-harness.js';
 import {
   loadConfig,
@@ -202,16 +202,7 @@ describe('distributed mode', () => {
   });
 
   it('when Redis is cut off from a relay, then it keeps serving on per-process state, says so, and rejoins when Redis is back', async () => {
-    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
-    const relay = await startRelayRole(
-      loadConfig(
-        env({
-          SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
-          SWITCHYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
-        }),
-      ),
-      logger,
-    );
+    const { relay, proxy } = await startRelayBehindRedisProxy(suite, database.url, cp);
     const readyz = async () =>
       (await (await fetch(`${relay.url}/readyz`)).json()) as { status: string; checks: { redis: string } };
     try {

@@ -2,7 +2,6 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
 import {
   adminCall,
   configVersion,
@@ -10,6 +9,7 @@ import {
   propagated,
   quietLogger,
   REDIS_URL,
+  startRelayBehindRedisProxy,
 } from './distributed-harness.js';
 import { loadConfig, startControlPlaneRole, startRelayRole, type RoleHandle } from '../src/index.js';
 
@@ -199,17 +199,9 @@ describe('failover across two relays', () => {
 
   it('when a relay cannot reach Redis, then it still honours the cooldowns it sets itself, and says it is degraded', async () => {
     const p = await pool(2, { account_strategy: 'fill-first' });
-    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
-    const relay = await startRelayRole(
-      loadConfig(
-        env({
-          SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
-          SWITCHYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
-          SWITCHYARD_RELAY_ID: 'relay-cut-off',
-        }),
-      ),
-      logger,
-    );
+    const { relay, proxy } = await startRelayBehindRedisProxy(suite, database.url, cp, {
+      SWITCHYARD_RELAY_ID: 'relay-cut-off',
+    });
     try {
       expect(await chat(relay, p)).toBe(200);
       proxy.cut();

@@ -6,8 +6,14 @@ import { parseUsd, type DB } from '@switchyard/core';
 import { estimatePromptTokens } from '@switchyard/providers';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
-import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
-import { adminCall, distributedSuite, propagated, quietLogger, REDIS_URL } from './distributed-harness.js';
+import {
+  adminCall,
+  distributedSuite,
+  propagated,
+  quietLogger,
+  REDIS_URL,
+  startRelayBehindRedisProxy,
+} from './distributed-harness.js';
 import {
   loadConfig,
   startAccountingRole,
@@ -267,17 +273,9 @@ describe('a coordination store that lost its balances', () => {
 describe('limits while Redis is away', () => {
   it('when a relay loses Redis, then it enforces its share of the limit (limit ÷ live relays) on its own', async () => {
     const t = await tenant({ rpm_limit: 30 });
-    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
-    const relay = await startRelayRole(
-      loadConfig(
-        env({
-          SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`,
-          SWITCHYARD_REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
-          SWITCHYARD_RELAY_ID: 'tenancy-cut-off',
-        }),
-      ),
-      logger,
-    );
+    const { relay, proxy } = await startRelayBehindRedisProxy(suite, database.url, cp, {
+      SWITCHYARD_RELAY_ID: 'tenancy-cut-off',
+    });
     try {
       await propagated(cp, [relay]);
       // Its start-up heartbeat is answered before this request's admission: three relays are alive.
