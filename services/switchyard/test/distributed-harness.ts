@@ -3,7 +3,14 @@ import { Writable } from 'node:stream';
 import { connect as natsConnect } from 'nats';
 import { Redis } from 'ioredis';
 import { startTcpProxy, type TcpProxy } from '../../adapters/test/tcp-proxy.js';
-import { createLogger, loadConfig, startRelayRole, type RoleHandle } from '../src/index.js';
+import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
+import {
+  createLogger,
+  loadConfig,
+  startControlPlaneRole,
+  startRelayRole,
+  type RoleHandle,
+} from '../src/index.js';
 
 /** The shared services the distributed suites run against (CI starts them; see the README). */
 export const NATS_URL = process.env.SWITCHYARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -129,4 +136,45 @@ export async function startRelayBehindRedisProxy(
     quietLogger,
   );
   return { relay, proxy };
+}
+
+/** A suite's own MariaDB database, control plane and relays (accounting, when wanted, is the suite's). */
+export interface DistributedStack {
+  database: Awaited<ReturnType<typeof createTestDatabase>>;
+  cp: RoleHandle;
+  relays: RoleHandle[];
+  /** Closes the relays and the control plane, then drops the suite's stream, keys and database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a fresh database, a control plane on it and one relay per entry of `relayIds` (an id for
+ * health reports, or undefined for the default), in that order, all with the suite's environment.
+ */
+export async function startDistributedStack(
+  suite: DistributedSuite,
+  opts: { relayIds: ReadonlyArray<string | undefined>; controlPlaneEnv?: Record<string, string> },
+): Promise<DistributedStack> {
+  const database = await createTestDatabase();
+  const cp = await startControlPlaneRole(
+    loadConfig(suite.env(database.url, { SWITCHYARD_GRPC_PORT: '0', ...opts.controlPlaneEnv })),
+    quietLogger,
+  );
+  const relays: RoleHandle[] = [];
+  for (const id of opts.relayIds) {
+    const extra: Record<string, string> = { SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}` };
+    if (id !== undefined) extra.SWITCHYARD_RELAY_ID = id;
+    relays.push(await startRelayRole(loadConfig(suite.env(database.url, extra)), quietLogger));
+  }
+  return {
+    database,
+    cp,
+    relays,
+    async close() {
+      for (const r of relays) await r.close();
+      await cp.close();
+      await suite.cleanup();
+      await database.drop();
+    },
+  };
 }

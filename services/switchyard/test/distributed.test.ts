@@ -5,10 +5,11 @@ import { createMysqlDialect } from '@switchyard/adapters';
 import type { DB } from '@switchyard/core';
 import { expectedCompletion, startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
 import { startTcpProxy } from '../../adapters/test/tcp-proxy.js';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import {
   adminCall,
   distributedSuite,
+  startDistributedStack,
+  type DistributedStack,
   NATS_URL,
   propagated,
   quietLogger,
@@ -29,7 +30,8 @@ import {
 const suite = distributedSuite('distributed', 'cd');
 const messages = [{ role: 'user' as const, content: 'Hello distributed' }];
 const logger = quietLogger;
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: DistributedStack;
+let database: DistributedStack['database'];
 let mock: MockUpstream;
 let cp: RoleHandle;
 let relays: RoleHandle[];
@@ -54,26 +56,18 @@ async function rowCount(keyId: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  stack = await startDistributedStack(suite, { relayIds: [undefined, undefined] });
+  ({ database, cp, relays } = stack);
   mock = await startMockUpstream({ name: 'distributed' });
-  cp = await startControlPlaneRole(loadConfig(env({ SWITCHYARD_GRPC_PORT: '0' })), logger);
-  const relayEnv = env({ SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}` });
-  relays = [
-    await startRelayRole(loadConfig(relayEnv), logger),
-    await startRelayRole(loadConfig(relayEnv), logger),
-  ];
   accounting = await startAccountingRole(loadConfig(env({})), logger);
   db = new Kysely<DB>({ dialect: createMysqlDialect(database.url) });
 });
 
 afterAll(async () => {
-  for (const r of relays ?? []) await r.close();
   await accounting?.close();
-  await cp?.close();
   await db?.destroy();
   await mock?.close();
-  await suite.cleanup();
-  await database?.drop();
+  await stack?.close();
 });
 
 describe('distributed mode', () => {

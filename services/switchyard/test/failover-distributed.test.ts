@@ -1,17 +1,17 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import {
   adminCall,
   configVersion,
   distributedSuite,
+  startDistributedStack,
+  type DistributedStack,
   propagated,
-  quietLogger,
   REDIS_URL,
   startRelayBehindRedisProxy,
 } from './distributed-harness.js';
-import { loadConfig, startControlPlaneRole, startRelayRole, type RoleHandle } from '../src/index.js';
+import type { RoleHandle } from '../src/index.js';
 
 /**
  * Failover across two relays that share nothing but Redis (cooldowns, health reports), NATS and the
@@ -21,16 +21,15 @@ import { loadConfig, startControlPlaneRole, startRelayRole, type RoleHandle } fr
 const suite = distributedSuite('failover', 'ef');
 const PREFIX = suite.redisPrefix;
 const run = suite.run;
-const logger = quietLogger;
 const messages = [{ role: 'user', content: 'hello two relays' }];
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: DistributedStack;
+let database: DistributedStack['database'];
 let mock: MockUpstream;
 let cp: RoleHandle;
 let relays: [RoleHandle, RoleHandle];
 let seq = 0;
 
-const env = (extra: Record<string, string>) => suite.env(database.url, extra);
 const admin = <T>(method: string, route: string, body?: unknown) =>
   adminCall<T>(cp, suite.adminToken, method, route, body);
 
@@ -86,25 +85,17 @@ function hits(credential: string, since = 0): number {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  stack = await startDistributedStack(suite, { relayIds: ['relay-a', 'relay-b'] });
+  ({ database, cp } = stack);
+  relays = stack.relays as [RoleHandle, RoleHandle];
   mock = await startMockUpstream({ name: 'failover-distributed' });
-  cp = await startControlPlaneRole(loadConfig(env({ SWITCHYARD_GRPC_PORT: '0' })), logger);
-  const relayEnv = (id: string) =>
-    env({ SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`, SWITCHYARD_RELAY_ID: id });
-  relays = [
-    await startRelayRole(loadConfig(relayEnv('relay-a')), logger),
-    await startRelayRole(loadConfig(relayEnv('relay-b')), logger),
-  ];
 });
 
 afterEach(() => mock.reset());
 
 afterAll(async () => {
-  for (const r of relays ?? []) await r.close();
-  await cp?.close();
   await mock?.close();
-  await suite.cleanup();
-  await database?.drop();
+  await stack?.close();
 });
 
 describe('failover across two relays', () => {

@@ -1,21 +1,16 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedCompletion, startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import {
   adminCall,
   configVersion,
   distributedSuite,
+  startDistributedStack,
+  type DistributedStack,
   propagated,
   quietLogger,
 } from './distributed-harness.js';
-import {
-  loadConfig,
-  startAccountingRole,
-  startControlPlaneRole,
-  startRelayRole,
-  type RoleHandle,
-} from '../src/index.js';
+import { loadConfig, startAccountingRole, type RoleHandle } from '../src/index.js';
 
 /**
  * The metrics only distributed roles register, scraped from real roles on the machine's MariaDB,
@@ -23,7 +18,8 @@ import {
  */
 const suite = distributedSuite('metrics', 'ef');
 const messages = [{ role: 'user' as const, content: 'distributed metrics' }];
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: DistributedStack;
+let database: DistributedStack['database'];
 let mock: MockUpstream;
 let cp: RoleHandle;
 let relay: RoleHandle;
@@ -37,23 +33,17 @@ function sample(text: string, series: string): number | undefined {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  stack = await startDistributedStack(suite, { relayIds: [undefined] });
+  ({ database, cp } = stack);
+  relay = stack.relays[0]!;
   mock = await startMockUpstream({ name: 'metrics-distributed' });
-  cp = await startControlPlaneRole(loadConfig(env({ SWITCHYARD_GRPC_PORT: '0' })), quietLogger);
-  relay = await startRelayRole(
-    loadConfig(env({ SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}` })),
-    quietLogger,
-  );
   accounting = await startAccountingRole(loadConfig(env({})), quietLogger);
 });
 
 afterAll(async () => {
-  await relay?.close();
   await accounting?.close();
-  await cp?.close();
   await mock?.close();
-  await suite.cleanup();
-  await database?.drop();
+  await stack?.close();
 });
 
 describe('distributed role metrics', () => {

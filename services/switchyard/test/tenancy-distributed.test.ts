@@ -5,22 +5,17 @@ import { createMysqlDialect } from '@switchyard/adapters';
 import { parseUsd, type DB } from '@switchyard/core';
 import { estimatePromptTokens } from '@switchyard/providers';
 import { startMockUpstream, type MockUpstream } from '@switchyard/mock-upstream';
-import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import {
   adminCall,
   distributedSuite,
+  startDistributedStack,
+  type DistributedStack,
   propagated,
   quietLogger,
   REDIS_URL,
   startRelayBehindRedisProxy,
 } from './distributed-harness.js';
-import {
-  loadConfig,
-  startAccountingRole,
-  startControlPlaneRole,
-  startRelayRole,
-  type RoleHandle,
-} from '../src/index.js';
+import { loadConfig, startAccountingRole, type RoleHandle } from '../src/index.js';
 
 /**
  * Quotas and rate limits across two relays that share only Redis, NATS, MariaDB and the control
@@ -30,7 +25,8 @@ const suite = distributedSuite('tenancy', 'ab');
 const logger = quietLogger;
 const MODEL = 'gpt-4o-mini';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let stack: DistributedStack;
+let database: DistributedStack['database'];
 let db: Kysely<DB>;
 let mock: MockUpstream;
 let cp: RoleHandle;
@@ -112,18 +108,13 @@ async function ledger(keyId: number): Promise<{ used: number; rowsCost: number; 
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  stack = await startDistributedStack(suite, {
+    relayIds: ['tenancy-a', 'tenancy-b'],
+    controlPlaneEnv: { SWITCHYARD_BALANCE_REFRESH_INTERVAL_MS: '50' },
+  });
+  ({ database, cp } = stack);
+  relays = stack.relays as [RoleHandle, RoleHandle];
   mock = await startMockUpstream({ name: 'tenancy-distributed' });
-  cp = await startControlPlaneRole(
-    loadConfig(env({ SWITCHYARD_GRPC_PORT: '0', SWITCHYARD_BALANCE_REFRESH_INTERVAL_MS: '50' })),
-    logger,
-  );
-  const relayEnv = (id: string) =>
-    env({ SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}`, SWITCHYARD_RELAY_ID: id });
-  relays = [
-    await startRelayRole(loadConfig(relayEnv('tenancy-a')), logger),
-    await startRelayRole(loadConfig(relayEnv('tenancy-b')), logger),
-  ];
   accounting = await startAccountingRole(loadConfig(env({})), logger);
   db = new Kysely<DB>({ dialect: createMysqlDialect(database.url) });
 });
@@ -131,13 +122,10 @@ beforeAll(async () => {
 afterEach(() => mock.reset());
 
 afterAll(async () => {
-  for (const r of relays ?? []) await r.close();
   await accounting?.close();
-  await cp?.close();
   await mock?.close();
   await db?.destroy();
-  await suite.cleanup();
-  await database?.drop();
+  await stack?.close();
 });
 
 describe('quotas across two relays', () => {
