@@ -27,7 +27,14 @@ export {
   SecretBox,
 } from './crypto.js';
 export type * from './schema.js';
-export { MIGRATIONS, migrateToLatest } from './migrations/index.js';
+export {
+  MIGRATIONS,
+  migrateDownTo,
+  migrateToLatest,
+  SchemaNewerError,
+  schemaStatus,
+  type SchemaStatus,
+} from './migrations/index.js';
 export {
   OAUTH_PROFILES,
   oauthProfile,

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { SchemaNewerError } from '@switchyard/core';
 import { runMockUpstreamCli } from '@switchyard/mock-upstream';
 import { ConfigError, configReference, loadConfig } from './config.js';
 import type { Logger } from 'pino';
@@ -8,8 +9,8 @@ import { ROLES, requireForRole, type Role } from './role-requirements.js';
 import { startAccountingRole } from './roles/accounting-role.js';
 import { startControlPlaneRole } from './roles/control-plane-role.js';
 import { startRelayRole } from './roles/relay-role.js';
-import { describeDatabase, openDatabase } from './database.js';
 import { ADMIN_COMMANDS, ADMIN_HELP, runAdminCli } from './admin-cli.js';
+import { MIGRATE_HELP, runMigrateCli } from './migrate-cli.js';
 
 const HELP = `switchyard — self-hosted LLM API gateway
 
@@ -17,7 +18,7 @@ Usage: switchyard <command> [options]
 
 Commands:
   serve            Start the gateway (default role: all — relay, control plane and accounting in one process)
-  migrate          Apply database migrations and exit
+  migrate          Apply database migrations and exit (also: migrate status, migrate down --to <name>)
   mock-upstream    Start the fake OpenAI/Anthropic upstream (for demos and benchmarks)
   config           Print the configuration reference (environment variables)
   help             Show this help
@@ -32,6 +33,7 @@ serve options (override the environment):
 
 mock-upstream options: --port <n> (default 9090) --host <addr> --chunks <n> --latency-ms <n> --status <code>
 
+${MIGRATE_HELP}
 ${ADMIN_HELP}`;
 
 const FLAG_TO_ENV: Record<string, string> = {
@@ -139,13 +141,6 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-async function migrate(args: string[]): Promise<void> {
-  const { config } = configFrom(args);
-  const db = await openDatabase(config.database);
-  await db.destroy();
-  process.stdout.write(`schema of ${describeDatabase(config.database)} is up to date\n`);
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
   try {
@@ -161,8 +156,7 @@ export async function main(argv: string[]): Promise<number> {
         await serve(rest);
         return -1; // keeps running
       case 'migrate':
-        await migrate(rest);
-        return 0;
+        return await runMigrateCli(rest, { stdout: (text) => process.stdout.write(text), env: process.env });
       case 'mock-upstream':
         await runMockUpstreamCli(rest);
         return -1;
@@ -182,6 +176,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`switchyard: ${(err as Error).message}\n`);
       return 2;
+    }
+    if (err instanceof SchemaNewerError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       process.stderr.write(`switchyard: cannot listen: ${(err as Error).message}\n`);

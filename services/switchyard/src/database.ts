@@ -14,9 +14,13 @@ export function describeDatabase(database: SwitchyardConfig['database']): string
 /**
  * Opens the configured store (SQLite file or MySQL/MariaDB), checks that it answers and brings the
  * schema to the latest migration. kysely's Migrator holds a lock table while migrating, so several
- * processes starting at once do not race. Failures name the database and the cause.
+ * processes starting at once do not race. Failures name the database and the cause. With
+ * `migrate: false` (for `switchyard migrate status|down`) the schema is left as it is.
  */
-export async function openDatabase(database: SwitchyardConfig['database']): Promise<Kysely<DB>> {
+export async function openDatabase(
+  database: SwitchyardConfig['database'],
+  opts: { migrate?: boolean } = {},
+): Promise<Kysely<DB>> {
   if (database.kind === 'sqlite' && database.path !== ':memory:') {
     await mkdir(path.dirname(database.path), { recursive: true });
   }
@@ -32,6 +36,7 @@ export async function openDatabase(database: SwitchyardConfig['database']): Prom
       `SWITCHYARD_DATABASE_URL: cannot reach ${describeDatabase(database)}: ${(err as Error).message}`,
     );
   }
+  if (opts.migrate === false) return db;
   try {
     await migrateToLatest(db);
   } catch (err) {
