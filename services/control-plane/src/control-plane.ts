@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -64,6 +65,13 @@ export interface ControlPlaneOptions {
    * never loses its state; distributed control planes turn it on).
    */
   balanceRefreshIntervalMs?: number;
+  /**
+   * Between two rebuilds of the snapshot from the database, published only when its content differs
+   * from the last one published; default 0 = off. Several control planes share one database but each
+   * publishes only its own admin writes: this is how the relays watching one replica learn of a change
+   * made through another (the distributed role turns it on).
+   */
+  peerResyncIntervalMs?: number;
 }
 
 /**
@@ -95,6 +103,9 @@ export class ControlPlane {
   readonly #tester: ChannelTester;
   readonly #oauthTokens: OAuthTokenClient;
   #version = 0;
+  /** SHA-256 of the last published snapshot's content (its version aside). */
+  #fingerprint: string | null = null;
+  #resyncTimer: NodeJS.Timeout | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -165,6 +176,26 @@ export class ControlPlane {
     this.accountProbe.start();
     this.oauthRefresher.start();
     await this.balanceRefresher.start();
+    const every = this.#opts.peerResyncIntervalMs ?? 0;
+    if (every > 0) {
+      this.#resyncTimer = setInterval(() => {
+        void this.resyncNow().catch((err: unknown) => {
+          if (!this.#closed)
+            this.#opts.logger.warn({ err }, 'config resync failed; the next interval tries again');
+        });
+      }, every);
+      // Background work: it never keeps the process alive on its own.
+      this.#resyncTimer.unref();
+    }
+  }
+
+  /**
+   * Rebuilds the snapshot from the database and publishes it only when its content changed since the
+   * last publish (a write through another control plane, or an edit made directly in SQL); resolves
+   * true when it published.
+   */
+  async resyncNow(): Promise<boolean> {
+    return (await this.#rebuild({ onlyIfChanged: true })) !== null;
   }
 
   /** A new router with the admin REST API, to be mounted at `/admin/v1`. */
@@ -225,12 +256,16 @@ export class ControlPlane {
     await this.oauthRefresher.stop();
     await this.accountProbe.stop();
     await this.balanceRefresher.stop();
+    if (this.#resyncTimer !== null) clearInterval(this.#resyncTimer);
+    this.#resyncTimer = null;
     this.#closed = true;
     await this.#queue;
     this.#source.close();
   }
 
-  #rebuild(): Promise<ConfigSnapshot> {
+  #rebuild(opts: { onlyIfChanged: true }): Promise<ConfigSnapshot | null>;
+  #rebuild(): Promise<ConfigSnapshot>;
+  #rebuild(opts: { onlyIfChanged?: boolean } = {}): Promise<ConfigSnapshot | null> {
     const run = this.#queue.then(async () => {
       if (this.#closed) {
         throw new GatewayError('The control plane is shutting down.', {
@@ -240,6 +275,11 @@ export class ControlPlane {
         });
       }
       const snapshot = await this.#builder.build(this.#version + 1);
+      const fingerprint = createHash('sha256')
+        .update(JSON.stringify({ ...snapshot, version: 0 }))
+        .digest('hex');
+      if (opts.onlyIfChanged === true && fingerprint === this.#fingerprint) return null;
+      this.#fingerprint = fingerprint;
       this.#version = snapshot.version;
       this.#source.publish(snapshot);
       return snapshot;

@@ -72,6 +72,10 @@ export interface AdminHarnessOptions {
   queryDelayMs?: number;
   /** Handed to the control plane as the relays' store. */
   coordination?: CoordinationStore;
+  /** The secret box's key (default: random); control planes sharing a database must share it. */
+  secretKey?: Buffer;
+  /** ControlPlaneOptions.peerResyncIntervalMs (default off). */
+  peerResyncIntervalMs?: number;
 }
 
 /**
@@ -86,7 +90,7 @@ export async function startAdminHarness(
       opts.mysqlUrl === undefined ? createNodeSqliteDialect(':memory:') : createMysqlDialect(opts.mysqlUrl),
   });
   await migrateToLatest(db);
-  const secretBox = new SecretBox(randomBytes(32));
+  const secretBox = new SecretBox(opts.secretKey ?? randomBytes(32));
   const adminToken = generateToken();
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
@@ -101,6 +105,7 @@ export async function startAdminHarness(
     now: () => clock.now,
     dispatcherFor: (proxyUrl) => dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: 10_000 }),
     ...(opts.coordination !== undefined && { coordination: opts.coordination }),
+    ...(opts.peerResyncIntervalMs !== undefined && { peerResyncIntervalMs: opts.peerResyncIntervalMs }),
   });
   await controlPlane.start();
 

@@ -112,6 +112,11 @@ export const CONFIG_SCHEMA = z.object({
     .describe(
       "Distributed control plane: how often it looks for new usage rows and then republishes the snapshot, whose spend seeds the relays' quota balances when Redis lost them (0 = off).",
     ),
+  SWITCHYARD_CONFIG_RESYNC_INTERVAL_MS: int(0, 3_600_000)
+    .default(2_000)
+    .describe(
+      'Distributed control plane: how often it rebuilds the snapshot from the database and republishes it when it changed, so relays watching one control-plane replica see writes made through another (0 = off; with one replica it finds nothing to do).',
+    ),
   SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS: int(0, 86_400_000)
     .default(300_000)
     .describe(
@@ -245,6 +250,7 @@ export interface SwitchyardConfig {
   shutdownDrainDelayMs: number;
   accountProbeIntervalMs: number;
   balanceRefreshIntervalMs: number;
+  configResyncIntervalMs: number;
   oauthRefreshIntervalMs: number;
 }
 
@@ -320,6 +326,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
     shutdownDrainDelayMs: c.SWITCHYARD_SHUTDOWN_DRAIN_DELAY_MS,
     accountProbeIntervalMs: c.SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS,
     balanceRefreshIntervalMs: c.SWITCHYARD_BALANCE_REFRESH_INTERVAL_MS,
+    configResyncIntervalMs: c.SWITCHYARD_CONFIG_RESYNC_INTERVAL_MS,
     oauthRefreshIntervalMs: c.SWITCHYARD_OAUTH_REFRESH_INTERVAL_MS,
   });
 }

@@ -48,6 +48,7 @@ export async function startControlPlaneRole(
     upstreamPolicy,
     accountProbeIntervalMs: config.accountProbeIntervalMs,
     balanceRefreshIntervalMs: config.balanceRefreshIntervalMs,
+    peerResyncIntervalMs: config.configResyncIntervalMs,
     oauthRefreshIntervalMs: config.oauthRefreshIntervalMs,
     dispatcherFor: (proxyUrl) =>
       dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: config.relay.timeouts.connectMs }),
