@@ -100,11 +100,17 @@ const dockerignore = read('.dockerignore')
   .map((l) => l.trim())
   .filter((l) => l !== '' && !l.startsWith('#'));
 const compose = parseYaml(read('docker-compose.yml'), 'docker-compose.yml');
-const kustomization = parseYaml(read('k8s/kustomization.yaml'), 'k8s/kustomization.yaml');
-const deployment = parseYaml(read('k8s/deployment.yaml'), 'k8s/deployment.yaml');
-const service = parseYaml(read('k8s/service.yaml'), 'k8s/service.yaml');
-const pvc = parseYaml(read('k8s/pvc.yaml'), 'k8s/pvc.yaml');
-const secretExample = parseYaml(read('k8s/secret.example.yaml'), 'k8s/secret.example.yaml');
+const kustomization = parseYaml(
+  read('k8s/all-in-one/kustomization.yaml'),
+  'k8s/all-in-one/kustomization.yaml',
+);
+const deployment = parseYaml(read('k8s/all-in-one/deployment.yaml'), 'k8s/all-in-one/deployment.yaml');
+const service = parseYaml(read('k8s/all-in-one/service.yaml'), 'k8s/all-in-one/service.yaml');
+const pvc = parseYaml(read('k8s/all-in-one/pvc.yaml'), 'k8s/all-in-one/pvc.yaml');
+const secretExample = parseYaml(
+  read('k8s/all-in-one/secret.example.yaml'),
+  'k8s/all-in-one/secret.example.yaml',
+);
 
 const podSpec = map(at(deployment, 'spec', 'template', 'spec'));
 const containers = seq(at(podSpec, 'containers')).map(map);
@@ -350,11 +356,12 @@ describe('healthchecks (image and compose)', () => {
   });
 });
 
-describe('the Kubernetes base (k8s/)', () => {
-  it('when kustomize builds k8s/, then every listed resource exists and the example Secret is not among them', () => {
+describe('the Kubernetes all-in-one base (k8s/all-in-one/)', () => {
+  it('when kustomize builds k8s/all-in-one/, then every listed resource exists and the example Secret is not among them', () => {
     const resources = strings(at(kustomization, 'resources'));
     expect(resources.length).toBeGreaterThanOrEqual(4);
-    for (const r of resources) expect(existsSync(path.join(ROOT, 'k8s', r)), `k8s/${r}`).toBe(true);
+    for (const r of resources)
+      expect(existsSync(path.join(ROOT, 'k8s/all-in-one', r)), `k8s/all-in-one/${r}`).toBe(true);
     expect(resources).not.toContain('secret.example.yaml');
     for (const f of ['namespace.yaml', 'deployment.yaml', 'service.yaml', 'pvc.yaml'])
       expect(resources).toContain(f);
@@ -464,7 +471,7 @@ describe('configuration across the deployment files', () => {
     const named: Array<{ where: string; name: string; value?: string }> = [];
     for (const e of containerEnv) {
       const value = typeof e.value === 'string' ? e.value : undefined;
-      named.push({ where: 'k8s/deployment.yaml', name: str(at(e, 'name')), value });
+      named.push({ where: 'k8s/all-in-one/deployment.yaml', name: str(at(e, 'name')), value });
     }
     for (const [svc, def] of Object.entries(map(at(compose, 'services')))) {
       const env = isMap(map(def).environment) ? map(at(def, 'environment')) : {};
