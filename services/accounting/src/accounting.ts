@@ -5,6 +5,12 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { DB, UsageBus } from '@switchyard/core';
 import { UsageWriter } from './usage-writer.js';
 
+/**
+ * Why 20: enough request ids in a failed batch's error line to find those requests' relay lines, while
+ * a batch of hundreds still makes one short line.
+ */
+const FAILED_BATCH_IDS = 20;
+
 export interface AccountingOptions {
   db: Kysely<DB>;
   bus: UsageBus;
@@ -12,7 +18,11 @@ export interface AccountingOptions {
   registry: Registry;
 }
 
-/** The accounting role: consumes usage events and writes the ledger. */
+/**
+ * The accounting role: consumes usage events and writes the ledger. Logs one `usage recorded` line per
+ * event at debug level (SWITCHYARD_LOG_LEVEL=debug): at a thousand requests a second an info line per
+ * event would double the log volume the relays already write, and the ledger row is the record.
+ */
 export class Accounting {
   readonly #bus: UsageBus;
   readonly #writer: UsageWriter;
@@ -52,15 +62,33 @@ export class Accounting {
         const n = await this.#writer.write(events);
         this.#written.inc(n);
         this.#writeSeconds.observe((performance.now() - t0) / 1000);
-        for (const e of events) {
-          this.#logger.debug(
-            { request_id: e.requestId, key_id: e.keyId, total_tokens: e.totalTokens, cost_nano: e.costNano },
-            'usage recorded',
-          );
+        if (this.#logger.isLevelEnabled('debug')) {
+          for (const e of events) {
+            this.#logger.debug(
+              {
+                request_id: e.requestId,
+                client_request_id: e.clientRequestId ?? undefined,
+                key_id: e.keyId,
+                model: e.model,
+                status: e.status,
+                total_tokens: e.totalTokens,
+                cost_nano: e.costNano,
+              },
+              'usage recorded',
+            );
+          }
         }
       } catch (err) {
         this.#failures.inc();
-        this.#logger.error({ err, batch: events.length }, 'usage write failed; the batch will be retried');
+        this.#logger.error(
+          {
+            err,
+            batch: events.length,
+            // Bounded: the first ones name the batch; the rest are in the relays' lines and will be redelivered.
+            request_ids: events.slice(0, FAILED_BATCH_IDS).map((e) => e.requestId),
+          },
+          'usage write failed; the batch will be retried',
+        );
         throw err;
       }
     });

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -156,6 +157,35 @@ describe('Accounting with the in-process bus on SQLite', () => {
 
     const text = await registry.getSingleMetricAsString('switchyard_usage_write_duration_seconds');
     expect(text).toMatch(/^switchyard_usage_write_duration_seconds_count 2$/m);
+    await accounting.close();
+  });
+
+  it('when a batch fails and is retried, then the error line names its first 20 request ids, and at debug each written event is one line with its ids', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString('utf8').split('\n').filter(Boolean))
+          lines.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    let failures = 0;
+    const bus = new ObservedUsageBus(new InProcessUsageBus({ batchSize: 25, retryBaseMs: 1 }), async () => {
+      if (++failures === 1) await db.schema.alterTable('usage_logs_offline').renameTo('usage_logs').execute();
+    });
+    const accounting = new Accounting({ db, bus, logger: pino({ level: 'debug' }, sink), registry });
+    accounting.start();
+    await db.schema.alterTable('usage_logs').renameTo('usage_logs_offline').execute();
+    for (let n = 0; n < 25; n++) bus.publish(usageEvent(n));
+    await bus.drained();
+
+    const failed = lines.filter((l) => l.msg === 'usage write failed; the batch will be retried');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ batch: 25 });
+    expect(failed[0]!.request_ids).toEqual(Array.from({ length: 20 }, (_, n) => `req-${n}`));
+    const recorded = lines.filter((l) => l.msg === 'usage recorded');
+    expect(recorded).toHaveLength(25);
+    expect(recorded[3]).toMatchObject({ level: 20, request_id: 'req-3', client_request_id: 'client-3' });
     await accounting.close();
   });
 });

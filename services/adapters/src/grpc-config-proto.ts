@@ -19,6 +19,24 @@ import {
 /** proto/switchyard/v1/config.proto, found from both src/ (tests) and dist/ (built): same depth. */
 const PROTO_PATH = fileURLToPath(new URL('../../../proto/switchyard/v1/config.proto', import.meta.url));
 
+/**
+ * Call metadata naming the request a unary call is made for (ReportAccountFailure): the gateway's
+ * request id and the caller's own, so the control plane's log line joins the relay's.
+ */
+export const REQUEST_ID_METADATA = 'x-request-id';
+export const CLIENT_REQUEST_ID_METADATA = 'x-client-request-id';
+/**
+ * What a request id in metadata may look like (the relay's own rule for callers' ids): anything else is
+ * dropped, so a peer cannot put arbitrary text into the control plane's log lines.
+ */
+const REQUEST_ID_SHAPE = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The first value of `key` if it is a plausible request id, else undefined. */
+export function requestIdFrom(metadata: grpc.Metadata, key: string): string | undefined {
+  const v = metadata.get(key)[0];
+  return typeof v === 'string' && REQUEST_ID_SHAPE.test(v) ? v : undefined;
+}
+
 /** Wire shape of switchyard.v1.Snapshot as proto-loader decodes it (keepCase, longs as numbers). */
 export interface SnapshotMessage {
   version: number;

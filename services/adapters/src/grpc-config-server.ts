@@ -7,8 +7,11 @@ import {
   type ConfigSource,
 } from '@switchyard/core';
 import {
+  CLIENT_REQUEST_ID_METADATA,
+  REQUEST_ID_METADATA,
   configServiceDefinition,
   healthServiceDefinition,
+  requestIdFrom,
   snapshotToMessage,
   type SnapshotMessage,
 } from './grpc-config-proto.js';
@@ -25,7 +28,10 @@ export interface GrpcConfigServerOptions {
   internalToken: string;
   /** TLS (or mTLS) credentials; insecure when omitted (inside a private network only). */
   credentials?: grpc.ServerCredentials;
-  /** Handles relays' ReportAccountFailure calls; without it they get UNIMPLEMENTED. */
+  /**
+   * Handles relays' ReportAccountFailure calls; without it they get UNIMPLEMENTED. The report carries
+   * the request ids the relay sent as `x-request-id` / `x-client-request-id` metadata.
+   */
   accountReporter?: AccountStatusReporter;
 }
 
@@ -86,6 +92,8 @@ export class GrpcConfigServer {
           return;
         }
         const r = call.request;
+        const requestId = requestIdFrom(call.metadata, REQUEST_ID_METADATA);
+        const clientRequestId = requestIdFrom(call.metadata, CLIENT_REQUEST_ID_METADATA);
         // Why 500 characters: a reason is a status line for admins, not a place for whole bodies.
         reporter
           .reportAuthFailure({
@@ -93,9 +101,11 @@ export class GrpcConfigServer {
             channelId: r.channel_id,
             upstreamStatus: r.upstream_status,
             reason: r.reason.slice(0, 500),
+            ...(requestId !== undefined && { requestId }),
+            ...(clientRequestId !== undefined && { clientRequestId }),
           })
           .then(
-            () => callback(null, { disabled: true }),
+            (outcome) => callback(null, { disabled: outcome === 'disabled' }),
             (err: unknown) =>
               callback({
                 code: grpc.status.UNAVAILABLE,
@@ -154,6 +164,11 @@ export class GrpcConfigServer {
         call.on('cancelled', () => this.#healthWatchers.delete(call));
       },
     });
+  }
+
+  /** Relays' watch streams open now (the `switchyard_config_watchers` gauge). */
+  get watchers(): number {
+    return this.#watchers.size;
   }
 
   #closing = false;

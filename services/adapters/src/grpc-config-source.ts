@@ -1,11 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import type {
+  AccountFailureOutcome,
   AccountFailureReport,
   AccountStatusReporter,
   ConfigSnapshot,
   ConfigSource,
 } from '@switchyard/core';
-import { configServiceDefinition, messageToSnapshot, type SnapshotMessage } from './grpc-config-proto.js';
+import {
+  CLIENT_REQUEST_ID_METADATA,
+  REQUEST_ID_METADATA,
+  configServiceDefinition,
+  messageToSnapshot,
+  type SnapshotMessage,
+} from './grpc-config-proto.js';
 import { SnapshotFile } from './snapshot-file.js';
 
 export interface GrpcConfigSourceOptions {
@@ -90,8 +97,16 @@ export class GrpcConfigSource implements ConfigSource, AccountStatusReporter {
     }
   }
 
-  /** Tells the control plane that an upstream rejected an account's credential (it disables the account). */
-  reportAuthFailure(report: AccountFailureReport): Promise<void> {
+  /**
+   * Tells the control plane that an upstream rejected an account's credential (it disables the account).
+   * The request's ids go as `x-request-id` / `x-client-request-id` metadata, not in the message: they
+   * name the call for the logs, they are not part of the report an admin sees.
+   */
+  reportAuthFailure(report: AccountFailureReport): Promise<AccountFailureOutcome> {
+    const metadata = this.#metadata.clone();
+    if (report.requestId !== undefined) metadata.set(REQUEST_ID_METADATA, report.requestId);
+    if (report.clientRequestId !== undefined)
+      metadata.set(CLIENT_REQUEST_ID_METADATA, report.clientRequestId);
     return new Promise((resolve, reject) => {
       this.#client.ReportAccountFailure(
         {
@@ -100,9 +115,9 @@ export class GrpcConfigSource implements ConfigSource, AccountStatusReporter {
           upstream_status: report.upstreamStatus,
           reason: report.reason,
         },
-        this.#metadata,
+        metadata,
         { deadline: Date.now() + REPORT_DEADLINE_MS },
-        (err) => (err ? reject(err) : resolve()),
+        (err, res) => (err ? reject(err) : resolve(res.disabled ? 'disabled' : 'unchanged')),
       );
     });
   }

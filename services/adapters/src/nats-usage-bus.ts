@@ -153,8 +153,6 @@ export class NatsUsageBus implements UsageBus {
   #handling: Promise<void> | null = null;
   #flushTimer: NodeJS.Timeout | null = null;
   #drainWaiters = 0;
-  /** True when consumer info showed nothing pending or unacked and nothing happened locally since. */
-  #observedIdle: boolean;
   /** Bumped on every local publish and delivery, so a consumer info answer can be checked for staleness. */
   #activity = 0;
   #closing = false;
@@ -165,7 +163,6 @@ export class NatsUsageBus implements UsageBus {
     jsm: JetStreamManager,
     opts: NatsUsageBusOptions,
     names: { stream: string; subject: string; durable: string },
-    observedIdle: boolean,
     spool: UsageSpool | null,
     recovered: QueuedEvent[],
   ) {
@@ -182,11 +179,9 @@ export class NatsUsageBus implements UsageBus {
     this.#nakDelayMs = opts.nakDelayMs ?? 1_000;
     this.#publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
     this.#closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
-    this.#observedIdle = observedIdle;
     this.#spool = spool;
     this.#queue = recovered;
     if (recovered.length > 0) {
-      this.#observedIdle = false;
       this.#pumping = true;
       queueMicrotask(() => void this.#pump());
     }
@@ -233,29 +228,18 @@ export class NatsUsageBus implements UsageBus {
         max_age: nanos(MAX_AGE_MS),
         duplicate_window: nanos(DUPLICATE_WINDOW_MS),
       };
-      let messages: number;
       try {
         await jsm.streams.info(stream);
-        messages = (await jsm.streams.update(stream, config)).state.messages;
+        await jsm.streams.update(stream, config);
       } catch (err) {
         if (apiErrorCode(err) !== STREAM_NOT_FOUND) throw err;
-        messages = (await jsm.streams.add(config)).state.messages;
-      }
-      // What drained() may assume before its first check: idle if the consumer has nothing to do.
-      let idle: boolean;
-      try {
-        const info = await jsm.consumers.info(stream, durable);
-        idle = info.num_pending === 0 && info.num_ack_pending === 0;
-      } catch (err) {
-        if (apiErrorCode(err) !== CONSUMER_NOT_FOUND) throw err;
-        idle = messages === 0;
+        await jsm.streams.add(config);
       }
       return new NatsUsageBus(
         nc,
         jsm,
         opts,
         { stream, subject, durable },
-        idle,
         opened?.spool ?? null,
         opened?.recovered ?? [],
       );
@@ -322,7 +306,6 @@ export class NatsUsageBus implements UsageBus {
     }
     this.#queue.push({ event, segment });
     this.#activity++;
-    this.#observedIdle = false;
     if (!this.#pumping) {
       this.#pumping = true;
       // A microtask later, so a burst of synchronous publishes goes out as one window.
@@ -357,12 +340,13 @@ export class NatsUsageBus implements UsageBus {
 
   /**
    * Resolves when this instance's queue is published and acknowledged and, when it has a handler,
-   * the durable consumer has nothing pending or unacknowledged and no batch is being handled. With
-   * nothing done locally since the last check that found the consumer idle, it resolves at once.
+   * the durable consumer has nothing pending or unacknowledged and no batch is being handled. Without
+   * a handler and with nothing queued it resolves at once. With a handler it always asks the consumer:
+   * other processes publish to it, and their events are invisible here until they are delivered.
    */
   async drained(): Promise<void> {
     const nothingLocal = this.#queue.length === 0 && this.#buffer.length === 0 && this.#handling === null;
-    if (nothingLocal && (!this.#handler || this.#observedIdle)) return;
+    if (nothingLocal && !this.#handler) return;
     this.#drainWaiters++;
     try {
       for (;;) {
@@ -509,7 +493,6 @@ export class NatsUsageBus implements UsageBus {
   #deliver(msg: JsMsg): void {
     this.#buffer.push(msg);
     this.#activity++;
-    this.#observedIdle = false;
     if (this.#buffer.length >= this.#batchSize || this.#drainWaiters > 0) this.#flushNow();
     else if (this.#flushTimer === null) {
       this.#flushTimer = setTimeout(() => {
@@ -583,13 +566,12 @@ export class NatsUsageBus implements UsageBus {
     const activity = this.#activity;
     try {
       const info = await this.#jsm.consumers.info(this.#stream, this.#durable);
-      const idle =
+      return (
         info.num_pending === 0 &&
         info.num_ack_pending === 0 &&
         activity === this.#activity &&
-        this.#locallyIdle();
-      if (idle) this.#observedIdle = true;
-      return idle;
+        this.#locallyIdle()
+      );
     } catch {
       return false; // NATS unreachable or the consumer not yet created: not known to be idle
     }

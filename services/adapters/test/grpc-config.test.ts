@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultChannelRouting, API_KEY_ACCOUNT } from '@switchyard/core';
-import type { ConfigSnapshot, ConfigSource } from '@switchyard/core';
+import type {
+  AccountFailureOutcome,
+  AccountFailureReport,
+  ConfigSnapshot,
+  ConfigSource,
+} from '@switchyard/core';
 import { GrpcConfigServer, GrpcConfigSource } from '@switchyard/adapters';
 import { snapshotToMessage } from '../src/grpc-config-proto.js';
 import { SnapshotFile } from '../src/snapshot-file.js';
@@ -453,5 +458,48 @@ describe('config over gRPC', () => {
     expect(got.channels[0]?.name).toBe('after-restart');
     expect(client.connected).toBe(true);
     expect(states).toEqual([true, false, true]);
+  });
+});
+
+describe('ReportAccountFailure over gRPC', () => {
+  /** A control plane whose reporter records each report and answers with `outcome`. */
+  async function reportingServer(outcome: AccountFailureOutcome) {
+    const reports: AccountFailureReport[] = [];
+    const server = new GrpcConfigServer({
+      source: new FakeSource(snapshot(1)),
+      internalToken: TOKEN,
+      accountReporter: {
+        reportAuthFailure: async (r) => {
+          reports.push(r);
+          return outcome;
+        },
+      },
+    });
+    const port = await server.listen('127.0.0.1:0');
+    cleanup.push(() => server.close(100));
+    const client = await GrpcConfigSource.connect({ address: `127.0.0.1:${port}`, internalToken: TOKEN });
+    cleanup.push(() => client.close());
+    return { reports, client };
+  }
+  const report = { accountId: 11, channelId: 1, upstreamStatus: 401, reason: 'HTTP 401' };
+
+  it('when a relay reports with request ids, then the control plane gets them from the call metadata and the relay gets the outcome', async () => {
+    const { reports, client } = await reportingServer('disabled');
+    await expect(
+      client.reportAuthFailure({ ...report, requestId: 'req-1f2e', clientRequestId: 'caller:42' }),
+    ).resolves.toBe('disabled');
+    expect(reports).toEqual([{ ...report, requestId: 'req-1f2e', clientRequestId: 'caller:42' }]);
+  });
+
+  it('when the account was already disabled, then the relay is told nothing changed; a report without ids carries none', async () => {
+    const { reports, client } = await reportingServer('unchanged');
+    await expect(client.reportAuthFailure(report)).resolves.toBe('unchanged');
+    expect(reports).toEqual([report]);
+  });
+
+  it('when a request id in the metadata is not a plain short id, then the control plane drops it', async () => {
+    const { reports, client } = await reportingServer('disabled');
+    await client.reportAuthFailure({ ...report, requestId: 'r'.repeat(129), clientRequestId: 'a b' });
+    expect(reports).toEqual([report]);
   });
 });

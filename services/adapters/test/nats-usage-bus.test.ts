@@ -235,3 +235,33 @@ describe('NatsUsageBus', () => {
     }
   });
 });
+
+describe('NatsUsageBus.drained() on a consumer that publishes nothing itself', () => {
+  it('when accounting connected while the stream was empty and a relay then publishes, then drained() waits until the events are handled', async () => {
+    const shared = names();
+    // Accounting's deliveries go through a proxy the test holds shut: only the consumer knows of the work.
+    const proxy = await NatsTcpProxy.start(NATS_TEST_URL);
+    const accounting = await NatsUsageBus.connect({ servers: proxy.url, ...shared, ...outageOptions });
+    const relay = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...shared });
+    try {
+      const handled: string[] = [];
+      accounting.subscribe(async (events) => {
+        handled.push(...ids(events));
+      });
+      // Idle before anything was published: drained() has nothing to wait for.
+      await accounting.drained();
+      expect(handled).toEqual([]);
+
+      proxy.cut();
+      for (let n = 0; n < 5; n++) relay.publish(usageEvent(n));
+      await relay.drained();
+      const drained = accounting.drained();
+      proxy.restore();
+      await drained;
+      expect(new Set(handled)).toEqual(new Set(reqIds(0, 5)));
+    } finally {
+      await Promise.all([relay.close(), accounting.close()]);
+      await proxy.close();
+    }
+  });
+});

@@ -167,7 +167,7 @@ for (const f of USAGE_BUSES) {
       await bus.close();
     });
 
-    it('when nothing is pending, then drained() resolves at once and calls no handler', async () => {
+    it('when nothing is pending, then drained() resolves (at once without a handler) and calls no handler', async () => {
       const bus = await f.make();
       const race = () =>
         Promise.race([
@@ -180,13 +180,14 @@ for (const f of USAGE_BUSES) {
       bus.subscribe(async () => {
         calls++;
       });
-      expect(await race()).toBe('drained');
+      // With a handler, a shared bus asks its consumer (a round trip): other processes may have published.
+      await bus.drained();
       expect(calls).toBe(0);
 
       bus.publish(usageEvent(1));
       await bus.drained();
       expect(calls).toBe(1);
-      expect(await race()).toBe('drained'); // idle again after handling
+      await bus.drained(); // idle again after handling
       expect(calls).toBe(1);
       await bus.close();
     });

@@ -1,6 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { AccountFailureReport, AccountStatusReporter, DB } from '@switchyard/core';
+import type {
+  AccountFailureOutcome,
+  AccountFailureReport,
+  AccountStatusReporter,
+  DB,
+} from '@switchyard/core';
 import { disableAccountAutomatically } from './account-repository.js';
 
 /** Why 500: a reason is one sentence for an admin; the cap bounds what a relay can write into a row. */
@@ -32,9 +37,10 @@ export class AccountStatusService implements AccountStatusReporter {
   /**
    * Disables the account (enabled 0, disabled_by 'auto', the report's reason, disabled_at) unless it is
    * already disabled (by anyone), then publishes. The relay's reason is stored as given (it is
-   * secret-free by contract), or a reason naming the status when it gave none.
+   * secret-free by contract), or a reason naming the status when it gave none. Both outcomes are logged
+   * with the reporting request's ids, so the line is found from the relay's.
    */
-  async reportAuthFailure(report: AccountFailureReport): Promise<void> {
+  async reportAuthFailure(report: AccountFailureReport): Promise<AccountFailureOutcome> {
     const reason = disabledReason(report);
     const changed = await disableAccountAutomatically(
       this.#opts.db,
@@ -46,19 +52,22 @@ export class AccountStatusService implements AccountStatusReporter {
       accountId: report.accountId,
       channelId: report.channelId,
       upstreamStatus: report.upstreamStatus,
+      request_id: report.requestId,
+      client_request_id: report.clientRequestId,
     };
     if (!changed) {
       this.#opts.logger.info(
         log,
         'auth failure reported for an account that is not enabled; nothing to change',
       );
-      return;
+      return 'unchanged';
     }
     this.#opts.logger.warn(
       { ...log, reason },
       'account disabled automatically: the upstream rejected its credential',
     );
     await this.#opts.publish();
+    return 'disabled';
   }
 
   /**

@@ -10,6 +10,7 @@ export type {
   LimitScope,
   ScopeState,
   WindowState,
+  AccountFailureOutcome,
   AccountFailureReport,
   AccountStatusReporter,
   ConfigSource,

@@ -138,14 +138,27 @@ export interface AccountFailureReport {
   upstreamStatus: number;
   /** A short, secret-free reason shown to admins. */
   reason: string;
+  /**
+   * The gateway's id of the request that met the failure, so the control plane's log line for the
+   * report can be found from the relay's. Over gRPC it travels as `x-request-id` metadata.
+   */
+  requestId?: string;
+  /** The caller's own `x-request-id` of that request, when it sent one (`x-client-request-id` metadata). */
+  clientRequestId?: string;
 }
+
+/**
+ * What a report changed: `disabled` took the account out of rotation; `unchanged` found it unknown or
+ * already disabled (by an admin, or by another relay's report a moment earlier).
+ */
+export type AccountFailureOutcome = 'disabled' | 'unchanged';
 
 /**
  * Relays report accounts whose credential the upstream rejected; the control plane disables them with
  * the reason recorded and publishes a new snapshot. Embedded: a direct call; distributed: gRPC.
  */
 export interface AccountStatusReporter {
-  reportAuthFailure(report: AccountFailureReport): Promise<void>;
+  reportAuthFailure(report: AccountFailureReport): Promise<AccountFailureOutcome>;
 }
 
 /**

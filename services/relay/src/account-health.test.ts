@@ -76,7 +76,12 @@ function candidate(
 function health(coordination = store(), reports: AccountFailureReport[] = []) {
   return new AccountHealth({
     coordination,
-    reporter: { reportAuthFailure: async (r) => void reports.push(r) },
+    reporter: {
+      reportAuthFailure: async (r) => {
+        reports.push(r);
+        return 'disabled';
+      },
+    },
     relayId: 'relay-test',
     metrics: new RelayMetrics(new Registry()),
     logger: pino({ level: 'silent' }),

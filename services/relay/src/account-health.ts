@@ -43,6 +43,12 @@ export interface HealthReport {
 
 export const BREAKER_OPEN = Symbol('breaker-open');
 
+/** The request an attempt serves: named in the control plane's log line when the attempt's account is reported. */
+export interface AttemptRequest {
+  requestId: string;
+  clientRequestId: string | null;
+}
+
 /** The coordination-store key of a channel-account's cooldown and health. */
 export function accountKey(accountId: number): string {
   return `acct:${accountId}`;
@@ -211,12 +217,14 @@ export class AccountHealth {
    * Runs one attempt under the account's breaker. `judge` says what the outcome means for the account;
    * failures count against the breaker and set cooldowns. Resolves BREAKER_OPEN when the breaker
    * refused the attempt (open, or half-open with its probe already in flight): try the next candidate.
-   * An error `attempt` throws propagates and does not count against the account.
+   * An error `attempt` throws propagates and does not count against the account. `request` names the
+   * request in an auth-failure report.
    */
   async run<T>(
     c: Candidate,
     attempt: () => Promise<T>,
     judge: (result: T) => Verdict,
+    request?: AttemptRequest,
   ): Promise<T | typeof BREAKER_OPEN> {
     const state = this.#state(c);
     try {
@@ -229,7 +237,7 @@ export class AccountHealth {
       })) as T;
     } catch (err) {
       if (err instanceof CountedFailure) {
-        await this.#failed(c, state, err.verdict);
+        await this.#failed(c, state, err.verdict, request);
         return err.result as T;
       }
       if ((err as { code?: unknown } | null)?.code === 'EOPENBREAKER') {
@@ -334,7 +342,12 @@ export class AccountHealth {
     return created;
   }
 
-  async #failed(c: Candidate, state: AccountState, v: Extract<Verdict, { kind: 'failure' }>): Promise<void> {
+  async #failed(
+    c: Candidate,
+    state: AccountState,
+    v: Extract<Verdict, { kind: 'failure' }>,
+    request: AttemptRequest | undefined,
+  ): Promise<void> {
     state.consecutive += 1;
     state.lastError = v.message;
     state.lastErrorAt = Date.now();
@@ -358,7 +371,7 @@ export class AccountHealth {
         break;
       case 'auth':
         ms = AUTH_FAILURE_BLOCK_MS;
-        await this.#authFailed(c, v);
+        await this.#authFailed(c, v, request);
         break;
     }
     if (ms > 0) {
@@ -377,7 +390,11 @@ export class AccountHealth {
     }
   }
 
-  async #authFailed(c: Candidate, v: Extract<Verdict, { kind: 'failure' }>): Promise<void> {
+  async #authFailed(
+    c: Candidate,
+    v: Extract<Verdict, { kind: 'failure' }>,
+    request: AttemptRequest | undefined,
+  ): Promise<void> {
     // OAuth access tokens are refreshed by the control plane, and a refresh that fails disables the
     // account there; a 401 here most likely met a token a refresh is about to replace.
     if (c.account.kind === 'oauth') return;
@@ -390,11 +407,18 @@ export class AccountHealth {
         channelId: c.channel.id,
         upstreamStatus: v.upstreamStatus ?? 0,
         reason: v.message,
+        ...(request !== undefined && { requestId: request.requestId }),
+        ...(request?.clientRequestId != null && { clientRequestId: request.clientRequestId }),
       });
     } catch (err) {
       // The local block and the shared cooldown still keep the account out; the next failure reports again.
       this.#opts.logger.error(
-        { account_id: c.account.id, err: (err as Error).message },
+        {
+          account_id: c.account.id,
+          request_id: request?.requestId,
+          client_request_id: request?.clientRequestId ?? undefined,
+          err: (err as Error).message,
+        },
         'could not report an account auth failure',
       );
     }

@@ -217,6 +217,7 @@ export async function handleGeneration(
           : convertedAttempt(job, c, provider, upFormat);
       },
       (o) => judge(o, state),
+      { requestId: state.requestId, clientRequestId: state.clientRequestId },
     );
     if (outcome === BREAKER_OPEN) continue;
     if (outcome === null) return;

@@ -8,6 +8,7 @@ import { Relay } from '@switchyard/relay';
 import { ControlPlane } from '@switchyard/control-plane';
 import { Accounting } from '@switchyard/accounting';
 import type { SwitchyardConfig } from './config.js';
+import { registerControlPlaneMetrics } from './control-plane-metrics.js';
 import { databaseState, describeDatabase, openDatabase } from './database.js';
 import { resolveAdminToken, resolveSecretKey } from './secrets.js';
 import { closeHttp, drainDelay, createOpsApp, finishApp, listenHttp } from './http-host.js';
@@ -115,6 +116,12 @@ export async function startAllInOne(
       dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: config.relay.timeouts.connectMs }),
   });
   await controlPlane.start();
+  // The watcher gauge is the control-plane role's alone: no relay watches over gRPC here.
+  const controlPlaneMetrics = registerControlPlaneMetrics(registry, {
+    source: controlPlane.configSource,
+    adminMount: '/admin/v1',
+    logger: logger.child({ role: 'control-plane' }),
+  });
   const accounting = new Accounting({ db, bus, logger: logger.child({ role: 'accounting' }), registry });
   accounting.start();
   registerUsageConsumerGauge(registry, bus);
@@ -126,7 +133,7 @@ export async function startAllInOne(
     logger: logger.child({ role: 'relay' }),
     registry,
     settings: config.relay,
-    accountReporter: controlPlane.accountStatus,
+    accountReporter: controlPlaneMetrics.countReports(controlPlane.accountStatus),
     dispatcherFor: (target) => dispatchers.dispatcherFor(target),
     ...(config.relayId !== null && { relayId: config.relayId }),
   });
@@ -145,7 +152,7 @@ export async function startAllInOne(
       },
     };
   });
-  app.use('/admin/v1', controlPlane.adminRouter());
+  app.use('/admin/v1', controlPlaneMetrics.adminRequests, controlPlane.adminRouter());
   // A key owner's own usage and balance, read from the ledger (relays hand these paths on).
   app.use('/v1/dashboard', controlPlane.dashboardRouter());
   finishApp(app);
@@ -178,6 +185,7 @@ export async function startAllInOne(
         await closeHttp(server, () => relay.idle());
         await relay.close();
         stopSnapshotGauges();
+        controlPlaneMetrics.close();
         await dispatchers.close();
         await accounting.close();
         await bus.close();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { connect as natsConnect } from 'nats';
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { startTcpProxy, type TcpProxy } from '../../adapters/test/tcp-proxy.js';
 import { createTestDatabase } from '../../adapters/test/mysql-test-database.js';
 import {
@@ -153,18 +154,25 @@ export interface DistributedStack {
  */
 export async function startDistributedStack(
   suite: DistributedSuite,
-  opts: { relayIds: ReadonlyArray<string | undefined>; controlPlaneEnv?: Record<string, string> },
+  opts: {
+    relayIds: ReadonlyArray<string | undefined>;
+    controlPlaneEnv?: Record<string, string>;
+    /** Loggers for suites that assert on log lines (default: quietLogger). */
+    loggers?: { controlPlane?: Logger; relay?: Logger };
+  },
 ): Promise<DistributedStack> {
   const database = await createTestDatabase();
   const cp = await startControlPlaneRole(
     loadConfig(suite.env(database.url, { SWITCHYARD_GRPC_PORT: '0', ...opts.controlPlaneEnv })),
-    quietLogger,
+    opts.loggers?.controlPlane ?? quietLogger,
   );
   const relays: RoleHandle[] = [];
   for (const id of opts.relayIds) {
     const extra: Record<string, string> = { SWITCHYARD_CONTROL_PLANE_URL: `127.0.0.1:${cp.grpcPort}` };
     if (id !== undefined) extra.SWITCHYARD_RELAY_ID = id;
-    relays.push(await startRelayRole(loadConfig(suite.env(database.url, extra)), quietLogger));
+    relays.push(
+      await startRelayRole(loadConfig(suite.env(database.url, extra)), opts.loggers?.relay ?? quietLogger),
+    );
   }
   return {
     database,

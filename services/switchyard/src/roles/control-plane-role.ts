@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SecretBox, hashKey, parseSecretKey } from '@switchyard/core';
 import {
   GrpcConfigServer,
@@ -10,6 +10,7 @@ import {
 } from '@switchyard/adapters';
 import { ControlPlane } from '@switchyard/control-plane';
 import type { SwitchyardConfig } from '../config.js';
+import { registerControlPlaneMetrics } from '../control-plane-metrics.js';
 import { databaseState, describeDatabase, openDatabase } from '../database.js';
 import { serverCredentials } from '../grpc-credentials.js';
 import { closeHttp, createOpsApp, drainDelay, finishApp, listenHttp } from '../http-host.js';
@@ -55,11 +56,24 @@ export async function startControlPlaneRole(
     ...(coordination !== undefined && { coordination }),
   });
   await controlPlane.start();
+  const metrics = registerControlPlaneMetrics(registry, {
+    source: controlPlane.configSource,
+    adminMount: '/admin/v1',
+    logger: logger.child({ role: 'control-plane' }),
+  });
   const grpcServer = new GrpcConfigServer({
     source: controlPlane.configSource,
-    accountReporter: controlPlane.accountStatus,
+    accountReporter: metrics.countReports(controlPlane.accountStatus),
     internalToken: config.internal.token!,
     credentials: serverCredentials(config.internal.tls),
+  });
+  new Gauge({
+    name: 'switchyard_config_watchers',
+    help: 'Relays’ config watch streams open on this control plane.',
+    registers: [registry],
+    collect() {
+      this.set(grpcServer.watchers);
+    },
   });
   const grpcPort = await grpcServer.listen(`${config.http.host}:${config.internal.grpcPort}`);
 
@@ -77,7 +91,7 @@ export async function startControlPlaneRole(
       },
     };
   });
-  app.use('/admin/v1', controlPlane.adminRouter());
+  app.use('/admin/v1', metrics.adminRequests, controlPlane.adminRouter());
   // A key owner's own usage and balance, read from the ledger (relays hand these paths on).
   app.use('/v1/dashboard', controlPlane.dashboardRouter());
   finishApp(app);
@@ -103,6 +117,7 @@ export async function startControlPlaneRole(
         await drainDelay(config.shutdownDrainDelayMs);
         await closeHttp(http.server, async () => undefined);
         await grpcServer.close();
+        metrics.close();
         await controlPlane.close();
         coordination?.close();
         await redis?.close();
