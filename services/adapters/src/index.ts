@@ -1,5 +1,6 @@
 export { createNodeSqliteDialect } from './node-sqlite-dialect.js';
 export { MemoryCoordinationStore } from './memory-coordination-store.js';
+export { MemoryRelayRegistry, RedisRelayRegistry } from './relay-registry.js';
 export { InProcessUsageBus } from './in-process-usage-bus.js';
 export { createMysqlDialect, redactDatabaseUrl } from './mysql-dialect.js';
 export { GrpcConfigServer, type GrpcConfigServerOptions } from './grpc-config-server.js';

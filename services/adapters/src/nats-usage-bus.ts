@@ -1,6 +1,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  Events,
   RetentionPolicy,
   StorageType,
   connect,
@@ -24,6 +25,12 @@ export interface NatsUsageBusOptions {
   servers: string | string[];
   /** JetStream stream holding usage events. Default `SWITCHYARD_USAGE`. */
   stream?: string;
+  /**
+   * Copies of the stream JetStream keeps on a NATS cluster (1 to 5; default 1, a single server's
+   * stream). Applied when the stream is created and on every start (a stream update), so it follows
+   * the setting.
+   */
+  streamReplicas?: number;
   /** Subject events are published on; the stream's only subject. Default `switchyard.usage`. */
   subject?: string;
   /** Durable consumer name shared by every accounting replica (they split the work). Default `accounting`. */
@@ -140,6 +147,7 @@ export class NatsUsageBus implements UsageBus {
   #pumping = false;
   #publishFailures = 0;
   #publishState: 'up' | 'down' = 'up';
+  #connected = true;
   #droppedTotal = 0;
   #wakeBackoff: (() => void) | null = null;
 
@@ -167,6 +175,7 @@ export class NatsUsageBus implements UsageBus {
     recovered: QueuedEvent[],
   ) {
     this.#nc = nc;
+    void this.#watchConnection();
     this.#jsm = jsm;
     this.#js = nc.jetstream();
     this.#opts = opts;
@@ -227,6 +236,7 @@ export class NatsUsageBus implements UsageBus {
         storage: StorageType.File,
         max_age: nanos(MAX_AGE_MS),
         duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+        num_replicas: opts.streamReplicas ?? 1,
       };
       try {
         await jsm.streams.info(stream);
@@ -247,6 +257,19 @@ export class NatsUsageBus implements UsageBus {
       opened?.spool.close();
       await nc.close();
       throw err;
+    }
+  }
+
+  /** False from a disconnect from NATS until the client reconnects (or after close). */
+  get connected(): boolean {
+    return this.#connected && !this.#nc.isClosed();
+  }
+
+  /** Follows the client's connection events: it reconnects by itself, this only records the state. */
+  async #watchConnection(): Promise<void> {
+    for await (const s of this.#nc.status()) {
+      if (s.type === Events.Disconnect) this.#connected = false;
+      else if (s.type === Events.Reconnect) this.#connected = true;
     }
   }
 

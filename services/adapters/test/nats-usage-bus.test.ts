@@ -139,12 +139,14 @@ describe('NatsUsageBus', () => {
       expect(relay.pendingDepth).toBe(20);
       await nextState(states, 'down');
       expect(relay.pendingDepth).toBe(20); // nothing can be acknowledged while cut
+      expect(relay.connected).toBe(false);
 
       proxy.restore();
       await relay.drained();
       await accounting.drained();
 
       expect(relay.pendingDepth).toBe(0);
+      expect(relay.connected).toBe(true);
       expect(states).toEqual(['down', 'up']);
       expect(handled).toHaveLength(25); // none twice, though timed-out publishes were sent again
       expect(new Set(handled)).toEqual(new Set(reqIds(0, 25)));
@@ -152,6 +154,22 @@ describe('NatsUsageBus', () => {
       await Promise.all([relay.close(), accounting.close()]);
       await proxy.close();
     }
+  });
+
+  it('when stream replicas are set, then the stream is created with them, and more than this single server holds is refused by NATS', async () => {
+    const one = names();
+    const bus = await NatsUsageBus.connect({ servers: NATS_TEST_URL, ...one, streamReplicas: 1 });
+    const nc = await connect({ servers: NATS_TEST_URL });
+    try {
+      expect((await (await nc.jetstreamManager()).streams.info(one.stream)).config.num_replicas).toBe(1);
+    } finally {
+      await bus.close();
+      await nc.close();
+    }
+    // The machine's NATS is one server, not a cluster: three copies cannot be placed.
+    await expect(
+      NatsUsageBus.connect({ servers: NATS_TEST_URL, ...names(), streamReplicas: 3 }),
+    ).rejects.toThrow(/replicas/i);
   });
 
   it('when maxPending events wait, then a new one is refused and reported, and every accepted one still arrives', async () => {

@@ -28,6 +28,7 @@ export {
   SecretBox,
 } from './crypto.js';
 export type * from './schema.js';
+export type { RelayPresence, RelayRegistry } from './relay-presence.js';
 export {
   MIGRATIONS,
   migrateDownTo,

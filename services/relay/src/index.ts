@@ -5,3 +5,4 @@ export { RoutingTable, type Candidate } from './routing-table.js';
 export { KeyAuthenticator } from './key-authenticator.js';
 export { AccountHealth, accountKey, type HealthReport } from './account-health.js';
 export type { DispatcherFactory } from './upstream-client.js';
+export { ANNOUNCE_INTERVAL_MS, RelayAnnouncer, type RelayAnnouncerOptions } from './relay-announcer.js';

@@ -174,6 +174,11 @@ export const CONFIG_SCHEMA = z.object({
     .describe(
       'JetStream stream of usage events (subject switchyard.usage.<stream, lower case>); one per deployment.',
     ),
+  SWITCHYARD_NATS_STREAM_REPLICAS: int(1, 5)
+    .default(1)
+    .describe(
+      'Copies of the usage stream on a NATS cluster (3 survives the loss of one server); relays and accounting set it when they create or update the stream, so give every role the same value.',
+    ),
   SWITCHYARD_REDIS_PREFIX: z
     .string()
     .min(1)
@@ -237,6 +242,7 @@ export interface SwitchyardConfig {
     redisPrefix: string;
     natsUrl: string | null;
     natsStream: string;
+    natsStreamReplicas: number;
     snapshotFile: string | null;
     spoolDir: string | null;
     tls: { cert: string | null; key: string | null; ca: string | null };
@@ -307,6 +313,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
       redisPrefix: c.SWITCHYARD_REDIS_PREFIX,
       natsUrl: c.SWITCHYARD_NATS_URL ?? null,
       natsStream: c.SWITCHYARD_NATS_STREAM,
+      natsStreamReplicas: c.SWITCHYARD_NATS_STREAM_REPLICAS,
       snapshotFile: c.SWITCHYARD_SNAPSHOT_FILE ?? null,
       spoolDir: c.SWITCHYARD_SPOOL_DIR ?? null,
       tls: {

@@ -256,11 +256,14 @@ describe('distributed mode', () => {
       for (let i = 0; i < 50; i++) await client.chat.completions.create({ model: 'gpt-4o', messages });
       expect((await readyz()).checks.usage_bus.pending).toBe(50);
       expect(await rowCount(k.id)).toBe(0);
+      const metrics = async () => (await fetch(`${relay.url}/metrics`)).text();
+      expect(await metrics()).toContain('switchyard_usage_bus_up 0');
       proxy.restore();
       await relay.idle!();
       await accounting.idle!();
       expect(await rowCount(k.id)).toBe(50);
       expect((await readyz()).checks.usage_bus.pending).toBe(0);
+      expect(await metrics()).toContain('switchyard_usage_bus_up 1');
     } finally {
       await relay.close();
       await proxy.close();

@@ -25,6 +25,7 @@ export async function startAccountingRole(
     bus = await NatsUsageBus.connect({
       servers: config.internal.natsUrl!.split(','),
       stream: config.internal.natsStream,
+      streamReplicas: config.internal.natsStreamReplicas,
       // Why: nats.js otherwise builds an Error (a stack trace) for every publish, a measurable cost per request.
       connection: { noAsyncTraces: true },
       subject: `switchyard.usage.${config.internal.natsStream.toLowerCase()}`,

@@ -5,10 +5,12 @@ import {
   MemoryCoordinationStore,
   NatsUsageBus,
   RedisCoordinationStore,
+  RedisRelayRegistry,
   ResilientCoordinationStore,
   OutboundDispatchers,
 } from '@switchyard/adapters';
-import { Relay } from '@switchyard/relay';
+import { hostname } from 'node:os';
+import { Relay, RelayAnnouncer } from '@switchyard/relay';
 import type { SwitchyardConfig } from '../config.js';
 import { ConfigError } from '../config.js';
 import { channelCredentials } from '../grpc-credentials.js';
@@ -83,6 +85,7 @@ export async function startRelayRole(
     bus = await NatsUsageBus.connect({
       servers: config.internal.natsUrl!.split(','),
       stream: config.internal.natsStream,
+      streamReplicas: config.internal.natsStreamReplicas,
       // Why: nats.js otherwise builds an Error (a stack trace) for every publish, a measurable cost per request.
       connection: { noAsyncTraces: true },
       ...(config.internal.spoolDir === null ? {} : { spoolDir: config.internal.spoolDir }),
@@ -100,6 +103,14 @@ export async function startRelayRole(
     await redis.close();
     throw new ConfigError(`SWITCHYARD_NATS_URL: cannot connect to NATS: ${(err as Error).message}`);
   }
+  new Gauge({
+    name: 'switchyard_usage_bus_up',
+    help: '1 while connected to NATS; 0 while usage events wait in the local queue (or spool) for it.',
+    registers,
+    collect() {
+      this.set(bus.connected ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'switchyard_usage_spool_depth',
     help: 'Usage events waiting to be published to NATS.',
@@ -131,6 +142,7 @@ export async function startRelayRole(
     headersTimeoutMs: config.relay.timeouts.firstByteMs,
     bodyTimeoutMs: config.relay.timeouts.idleMs,
   });
+  const relayId = config.relayId ?? `${hostname()}:${process.pid}`;
   const relay = new Relay({
     configSource,
     coordination,
@@ -140,23 +152,45 @@ export async function startRelayRole(
     settings: config.relay,
     accountReporter: configSource,
     dispatcherFor: (target) => dispatchers.dispatcherFor(target),
-    ...(config.relayId !== null && { relayId: config.relayId }),
+    relayId,
   });
   let closing = false;
-  const app = createOpsApp(registry, async () => {
-    const redisStatus = coordination.status();
-    return {
-      // A relay serves from its last snapshot whatever its dependencies do; only draining makes it not ready.
-      ready: !closing,
-      checks: {
-        control_plane: configSource.connected ? 'up' : 'down',
-        config_version: configSource.current().version,
-        redis: redisStatus.backend === 'primary' ? 'up' : 'down (per-process state)',
-        usage_bus: { pending: bus.pendingDepth, dropped: bus.droppedTotal },
-        shutting_down: closing,
-      },
-    };
+  const checks = () => ({
+    control_plane: configSource.connected ? 'up' : 'down',
+    config_version: configSource.current().version,
+    redis: coordination.status().backend === 'primary' ? 'up' : 'down (per-process state)',
+    usage_bus: { pending: bus.pendingDepth, dropped: bus.droppedTotal },
+    shutting_down: closing,
   });
+  const app = createOpsApp(registry, async () => ({
+    // A relay serves from its last snapshot whatever its dependencies do; only draining makes it not ready.
+    ready: !closing,
+    checks: checks(),
+  }));
+  // Every relay's snapshot version and dependencies, for `switchyard status` (GET /admin/v1/relays).
+  const presence = new RedisRelayRegistry({
+    url: config.internal.redisUrl!,
+    keyPrefix: config.internal.redisPrefix,
+  });
+  const announcer = new RelayAnnouncer({
+    registry: presence,
+    id: relayId,
+    logger: log,
+    state: () => {
+      const c = checks();
+      return {
+        snapshotVersion: c.config_version,
+        checks: {
+          control_plane: c.control_plane,
+          redis: c.redis,
+          usage_bus: c.usage_bus.pending === 0 ? 'up' : `${c.usage_bus.pending} events waiting`,
+          ...(closing && { shutting_down: 'yes' }),
+        },
+      };
+    },
+  });
+  const stopAnnouncing = configSource.subscribe(() => void announcer.announceNow());
+  announcer.start();
   finishApp(app);
   const http = await listenHttp(
     (req, res) => {
@@ -190,6 +224,9 @@ export async function startRelayRole(
     close() {
       closed ??= (async () => {
         closing = true;
+        stopAnnouncing();
+        // The fleet sees it draining at once, and gone once it has stopped.
+        await announcer.announceNow();
         await drainDelay(config.shutdownDrainDelayMs);
         await closeHttp(http.server, () => relay.idle());
         await relay.close();
@@ -199,6 +236,8 @@ export async function startRelayRole(
         await redis.close();
         stopSnapshotGauges();
         configSource.close();
+        await announcer.stop();
+        await presence.close();
       })();
       return closed;
     },
