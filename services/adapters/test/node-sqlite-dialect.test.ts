@@ -49,6 +49,7 @@ function apiKeyRow(overrides: Partial<NewApiKeyRow> = {}): NewApiKeyRow {
     tpm_limit: null,
     concurrency_limit: 7,
     last_used_at: null,
+    managed_by: null,
     ...overrides,
   };
 }

@@ -16,6 +16,8 @@ export interface AccountView {
   proxy_id: number | null;
   oauth_profile: string | null;
   token_expires_at: string | null;
+  /** 'file' when a configuration file manages the account (the next apply reverts API edits). */
+  managed_by: 'file' | null;
   created_at: string;
   updated_at: string;
   health: AccountHealthView;
@@ -35,6 +37,7 @@ export function toAccountView(a: StoredAccount, health: AccountHealthView): Acco
     proxy_id: a.proxyId,
     oauth_profile: a.oauthProfile,
     token_expires_at: a.tokenExpiresAt === null ? null : toIso(a.tokenExpiresAt),
+    managed_by: a.managedBy,
     created_at: toIso(a.createdAt),
     // Rows older than the updated_at column were last changed when created.
     updated_at: toIso(a.updatedAt ?? a.createdAt),

@@ -3,6 +3,7 @@ import type { CoordinationStore, SecretBox } from '@switchyard/core';
 import type { AccountRepository } from './account-repository.js';
 import type { ChannelRepository } from './channel-repository.js';
 import type { ChannelTester } from './channel-tester.js';
+import type { ApplyOutcome } from './declarative-applier.js';
 import type { GroupRepository } from './group-repository.js';
 import type { KeyRepository } from './key-repository.js';
 import type { ModelAliasRepository } from './model-alias-repository.js';
@@ -46,4 +47,6 @@ export interface AdminContext {
   channelTester: ChannelTester;
   /** OAuth accounts: pending authorizations, the token endpoint client and the refresher. */
   oauth: OAuthContext;
+  /** Applies a declarative configuration document (ControlPlane.apply: validated, one transaction, one publish). */
+  apply: (document: unknown, opts: { dryRun: boolean }) => Promise<ApplyOutcome>;
 }

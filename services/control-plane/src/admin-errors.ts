@@ -102,7 +102,8 @@ export function parseInput<S extends z.ZodType>(
   throw new InvalidRequestError(message, { param: param === '' ? null : param });
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at a zod issue's path in the parsed input, undefined when absent. */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const key of path) {
     if (typeof value !== 'object' || value === null) return undefined;

@@ -5,6 +5,7 @@ import { requireAdminToken } from './admin-auth.js';
 import { adminErrorHandler, adminNotFound } from './admin-errors.js';
 import { registerChannelRoutes } from './channel-routes.js';
 import { registerChannelTestRoutes } from './channel-test-routes.js';
+import { registerDeclarativeRoutes } from './declarative-routes.js';
 import { registerGroupRoutes } from './group-routes.js';
 import { registerKeyRoutes } from './key-routes.js';
 import { registerModelAliasRoutes } from './model-alias-routes.js';
@@ -39,6 +40,7 @@ export function createAdminRouter(ctx: AdminContext, adminTokenHash: string): Ro
   registerGroupRoutes(router, ctx);
   registerPriceRoutes(router, ctx);
   registerUsageRoutes(router, ctx);
+  registerDeclarativeRoutes(router, ctx);
   router.use(adminNotFound);
   router.use(adminErrorHandler(ctx.logger));
   return router;

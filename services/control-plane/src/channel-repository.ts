@@ -11,6 +11,7 @@ import type {
 } from '@switchyard/core';
 import { ACCOUNT_STRATEGIES, DEFAULT_BREAKER, PROVIDER_IDS } from '@switchyard/core';
 import { parseStringArray, parseStringRecord } from './json-columns.js';
+import { toManagedBy, type ManagedBy } from './managed-by.js';
 
 /** An upstream account as stored: the credential stays a SecretBox envelope. */
 export interface StoredAccount {
@@ -31,12 +32,16 @@ export interface StoredAccount {
   disabledAt: number | null;
   disabledBy: 'admin' | 'auto' | null;
   proxyId: number | null;
+  /** 'file' when a configuration file manages it. */
+  managedBy: ManagedBy;
 }
 
 /** A channel row with its accounts, typed and coerced (ids and epoch-ms as numbers, flags as booleans). */
 export type StoredChannel = Omit<Channel, 'accounts'> & {
   createdAt: number;
   updatedAt: number;
+  /** 'file' when a configuration file manages it. */
+  managedBy: ManagedBy;
   accounts: StoredAccount[];
 };
 
@@ -251,6 +256,7 @@ function assemble(channels: ChannelRow[], accounts: AccountRow[]): StoredChannel
       breaker: toBreaker(row.breaker),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
+      managedBy: toManagedBy(row.managed_by),
       accounts: byChannel.get(id) ?? [],
     };
   });
@@ -273,6 +279,7 @@ export function toAccount(row: AccountRow): StoredAccount {
     disabledAt: nullableNumber(row.disabled_at),
     disabledBy: row.disabled_by === 'admin' || row.disabled_by === 'auto' ? row.disabled_by : null,
     proxyId: nullableNumber(row.proxy_id),
+    managedBy: toManagedBy(row.managed_by),
   };
 }
 

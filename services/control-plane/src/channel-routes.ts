@@ -32,8 +32,8 @@ function storedCredentials(ctx: AdminContext, channel: StoredChannel) {
   });
 }
 
-/** The admin API's snake_case breaker object as BreakerSettings overrides. */
-function breakerInput(b: ChannelPatchInput['breaker']): Partial<BreakerSettings> {
+/** The admin API's snake_case breaker object as BreakerSettings overrides (also a declared channel's). */
+export function breakerInput(b: ChannelPatchInput['breaker']): Partial<BreakerSettings> {
   if (b === undefined || b === null) return {};
   return {
     ...(b.error_threshold_percent !== undefined && { errorThresholdPercent: b.error_threshold_percent }),

@@ -32,6 +32,8 @@ export interface ChannelView {
     window_ms: number;
   };
   accounts: AccountSummaryView[];
+  /** 'file' when a configuration file manages the channel (the next apply reverts API edits). */
+  managed_by: 'file' | null;
   created_at: string;
   updated_at: string;
 }
@@ -62,6 +64,7 @@ export function toChannelView(channel: StoredChannel): ChannelView {
       window_ms: channel.breaker.windowMs,
     },
     accounts: channel.accounts.map(toAccountSummaryView),
+    managed_by: channel.managedBy,
     created_at: toIso(channel.createdAt),
     updated_at: toIso(channel.updatedAt),
   };
@@ -77,6 +80,7 @@ export interface AccountSummaryView {
   disabled_reason: string | null;
   disabled_by: 'admin' | 'auto' | null;
   proxy_id: number | null;
+  managed_by: 'file' | null;
 }
 
 export function toAccountSummaryView(a: StoredAccount): AccountSummaryView {
@@ -89,5 +93,6 @@ export function toAccountSummaryView(a: StoredAccount): AccountSummaryView {
     disabled_reason: a.disabledReason,
     disabled_by: a.disabledBy,
     proxy_id: a.proxyId,
+    managed_by: a.managedBy,
   };
 }

@@ -13,6 +13,8 @@ import { DashboardCallers } from './dashboard-caller.js';
 import { createDashboardRouter } from './dashboard-router.js';
 import { ChannelRepository } from './channel-repository.js';
 import { ChannelTester } from './channel-tester.js';
+import { DeclarationApplier, type ApplyOutcome } from './declarative-applier.js';
+import { parseDeclaration } from './declarative-input.js';
 import { GroupRepository } from './group-repository.js';
 import { InProcessConfigSource } from './in-process-config-source.js';
 import { KeyRepository } from './key-repository.js';
@@ -102,6 +104,8 @@ export class ControlPlane {
   readonly #dispatcherFor: DispatcherFor;
   readonly #tester: ChannelTester;
   readonly #oauthTokens: OAuthTokenClient;
+  readonly #applier: DeclarationApplier;
+  #applying: Promise<unknown> = Promise.resolve();
   #version = 0;
   /** SHA-256 of the last published snapshot's content (its version aside). */
   #fingerprint: string | null = null;
@@ -157,6 +161,11 @@ export class ControlPlane {
       now: this.#now,
       publish,
       intervalMs: opts.oauthRefreshIntervalMs ?? DEFAULT_OAUTH_REFRESH_INTERVAL_MS,
+    });
+    this.#applier = new DeclarationApplier({
+      db: opts.db,
+      secretBox: opts.secretBox,
+      upstreamPolicy: this.#upstreamPolicy,
     });
     this.balanceRefresher = new BalanceRefresher({
       db: opts.db,
@@ -222,6 +231,7 @@ export class ControlPlane {
         upstreamPolicy: this.#upstreamPolicy,
         dispatcherFor: this.#dispatcherFor,
         channelTester: this.#tester,
+        apply: (document, applyOpts) => this.apply(document, applyOpts),
         oauth: {
           states: new OAuthStateRepository(db),
           accounts: new OAuthAccountRepository(db),
@@ -231,6 +241,39 @@ export class ControlPlane {
       },
       this.#opts.adminTokenHash,
     );
+  }
+
+  /**
+   * Applies a declarative configuration document (switchyard.yaml as JSON, secrets resolved to
+   * `{ value }`): validated first (a 400 naming the JSON path of the first bad field), then written in
+   * one transaction, all or nothing; the snapshot is republished once at the end, and not at all when
+   * nothing changed or `dryRun` is set. Applies in this process run one at a time. Another control
+   * plane applying the same file at the same moment makes one of the two transactions fail on a
+   * unique key (a declared entry, a group or a price); that apply is run once more, and then finds
+   * the entries the other one created.
+   */
+  async apply(document: unknown, opts: { dryRun?: boolean } = {}): Promise<ApplyOutcome> {
+    const doc = parseDeclaration(document);
+    const dryRun = opts.dryRun ?? false;
+    const once = () => this.#applier.apply(doc, { dryRun, now: this.#now() });
+    const run = this.#applying.then(async () => {
+      let outcome: ApplyOutcome;
+      try {
+        outcome = await once();
+      } catch (err) {
+        // A refusal (validation, conflict) is final; a database error may be the lost race above.
+        if (err instanceof GatewayError) throw err;
+        this.#opts.logger.warn({ err }, 'configuration apply failed; running it once more');
+        outcome = await once();
+      }
+      if (outcome.changed) await this.#rebuild();
+      const counts: Record<string, number> = {};
+      for (const c of outcome.changes) counts[c.action] = (counts[c.action] ?? 0) + 1;
+      this.#opts.logger.info({ dryRun, ...counts }, 'configuration applied');
+      return outcome;
+    });
+    this.#applying = run.catch(() => undefined);
+    return run;
   }
 
   /**

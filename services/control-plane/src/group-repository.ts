@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { InvalidRequestError, type DB, type GroupRecord, type UserGroupRow } from '@switchyard/core';
 import { parseStringArray } from './json-columns.js';
+import { toManagedBy, type ManagedBy } from './managed-by.js';
 import { conflict } from './proxy-assignment.js';
 
 /** Who uses a group: keys and users by their group, channels by listing it among their groups. */
@@ -16,6 +17,8 @@ export interface StoredGroup extends GroupUsage {
   description: string | null;
   /** Price multiplier in parts per million (RATIO_ONE = list price). */
   ratioPpm: number;
+  /** 'file' when a configuration file manages it. */
+  managedBy: ManagedBy;
   createdAt: number;
   updatedAt: number;
 }
@@ -208,6 +211,7 @@ function toGroup(row: UserGroupRow, usage: GroupUsage | undefined): StoredGroup 
     description: row.description,
     ratioPpm: Number(row.price_ratio_ppm),
     ...(usage ?? NO_USAGE),
+    managedBy: toManagedBy(row.managed_by),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

@@ -14,6 +14,8 @@ export interface GroupView {
   users: number;
   /** Channels that list the group among theirs. */
   channels: number;
+  /** 'file' when a configuration file manages the group (the next apply reverts API edits). */
+  managed_by: 'file' | null;
   created_at: string;
   updated_at: string;
 }
@@ -26,6 +28,7 @@ export function toGroupView(group: StoredGroup): GroupView {
     keys: group.keys,
     users: group.users,
     channels: group.channels,
+    managed_by: group.managedBy,
     created_at: toIso(group.createdAt),
     updated_at: toIso(group.updatedAt),
   };

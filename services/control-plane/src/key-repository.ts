@@ -3,6 +3,7 @@ import { InvalidRequestError, type ApiKeyRow, type DB, type KeyRecord } from '@s
 import { DEFAULT_GROUP, lockGroup, requireGroupExists } from './group-repository.js';
 import { parseStringArray } from './json-columns.js';
 import { limitChanges, limitValues, numberOrNull, readLimits, type LimitSettings } from './limit-columns.js';
+import { toManagedBy, type ManagedBy } from './managed-by.js';
 import { containsText, readPage, type Page, type PageWindow } from './page-query.js';
 import { lockUser } from './user-repository.js';
 
@@ -15,6 +16,8 @@ export interface StoredKey extends KeyRecord {
   updatedAt: number;
   /** The newest settled request's time, epoch ms; null before the first. */
   lastUsedAt: number | null;
+  /** 'file' when a configuration file manages it. */
+  managedBy: ManagedBy;
 }
 
 /** A new key; a limit left out is none (an unlimited quota). */
@@ -223,5 +226,6 @@ function toKey(row: ApiKeyRow): StoredKey {
     userId: numberOrNull(row.user_id),
     ipAllowlist: row.ip_allowlist === null ? null : parseStringArray(row.ip_allowlist),
     ...readLimits(row),
+    managedBy: toManagedBy(row.managed_by),
   };
 }

@@ -26,6 +26,8 @@ export interface KeyView {
   tpm_limit: number | null;
   concurrency_limit: number | null;
   last_used_at: string | null;
+  /** 'file' when a configuration file manages the key (the next apply reverts API edits). */
+  managed_by: 'file' | null;
   created_at: string;
   updated_at: string;
 }
@@ -55,6 +57,7 @@ export function toKeyView(key: StoredKey): KeyView {
     tpm_limit: key.tpmLimit,
     concurrency_limit: key.concurrencyLimit,
     last_used_at: key.lastUsedAt === null ? null : toIso(key.lastUsedAt),
+    managed_by: key.managedBy,
     created_at: toIso(key.createdAt),
     updated_at: toIso(key.updatedAt),
   };

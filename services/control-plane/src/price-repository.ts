@@ -1,9 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { DB, ModelPrice, ModelPriceRow } from '@switchyard/core';
+import { toManagedBy, type ManagedBy } from './managed-by.js';
 import { containsText } from './page-query.js';
 
 /** A model's price as stored (nano-USD), with its timestamps. */
 export interface StoredPrice extends ModelPrice {
+  /** 'file' when a configuration file manages it. */
+  managedBy: ManagedBy;
   createdAt: number;
   updatedAt: number;
 }
@@ -113,6 +116,7 @@ function toPrice(row: ModelPriceRow): StoredPrice {
     reasoningNano: row.reasoning_nano === null ? null : Number(row.reasoning_nano),
     perRequestNano: Number(row.per_request_nano),
     perImageNano: Number(row.per_image_nano),
+    managedBy: toManagedBy(row.managed_by),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

@@ -13,6 +13,8 @@ export interface PriceView {
   reasoning_per_million: string | null;
   per_request: string;
   per_image: string;
+  /** 'file' when a configuration file manages the price (the next apply reverts API edits). */
+  managed_by: 'file' | null;
   updated_at: string;
 }
 
@@ -35,6 +37,7 @@ export function toPriceView(price: StoredPrice): PriceView {
     reasoning_per_million: price.reasoningNano === null ? null : formatUsd(price.reasoningNano),
     per_request: formatUsd(price.perRequestNano),
     per_image: formatUsd(price.perImageNano),
+    managed_by: price.managedBy,
     updated_at: toIso(price.updatedAt),
   };
 }

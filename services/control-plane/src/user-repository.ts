@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { GatewayError, MAX_NANOS, type DB, type UserRecord, type UserRow } from '@switchyard/core';
 import { lockGroup, requireGroupExists } from './group-repository.js';
 import { limitChanges, limitValues, readLimits, type LimitSettings } from './limit-columns.js';
+import { toManagedBy, type ManagedBy } from './managed-by.js';
 import { containsText, readPage, type Page, type PageWindow } from './page-query.js';
 import { conflict } from './proxy-assignment.js';
 
@@ -13,6 +14,8 @@ export interface StoredUser extends UserRecord {
   /** The newest settled request's time, epoch ms; null before the first. */
   lastUsedAt: number | null;
   updatedAt: number;
+  /** 'file' when a configuration file manages it. */
+  managedBy: ManagedBy;
 }
 
 /** A new user; a limit left out is none (an unlimited quota). */
@@ -265,5 +268,6 @@ function toUser(row: UserRow, keys: number): StoredUser {
     keys,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    managedBy: toManagedBy(row.managed_by),
   };
 }

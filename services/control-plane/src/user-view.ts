@@ -22,6 +22,8 @@ export interface UserView {
   /** Keys the user owns. */
   keys: number;
   last_used_at: string | null;
+  /** 'file' when a configuration file manages the user (the next apply reverts API edits). */
+  managed_by: 'file' | null;
   created_at: string;
   updated_at: string;
 }
@@ -43,6 +45,7 @@ export function toUserView(user: StoredUser): UserView {
     concurrency_limit: user.concurrencyLimit,
     keys: user.keys,
     last_used_at: user.lastUsedAt === null ? null : toIso(user.lastUsedAt),
+    managed_by: user.managedBy,
     created_at: toIso(user.createdAt),
     updated_at: toIso(user.updatedAt),
   };

@@ -40,6 +40,7 @@ describe('admin accounts', () => {
       proxy_id: null,
       oauth_profile: null,
       token_expires_at: null,
+      managed_by: null,
       created_at: NOW_ISO,
       updated_at: NOW_ISO,
       health: {

@@ -17,6 +17,7 @@ const ACCOUNT_SUMMARY = {
   disabled_reason: null,
   disabled_by: null,
   proxy_id: null,
+  managed_by: null,
 };
 
 describe('admin /channels', () => {
@@ -63,6 +64,7 @@ describe('admin /channels', () => {
         { ...ACCOUNT_SUMMARY, id: expect.any(Number), name: 'account-1' },
         { ...ACCOUNT_SUMMARY, id: expect.any(Number), name: 'backup' },
       ],
+      managed_by: null,
       created_at: '2026-01-02T03:04:05.000Z',
       updated_at: '2026-01-02T03:04:05.000Z',
     });

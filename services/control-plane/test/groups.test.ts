@@ -20,6 +20,7 @@ describe('admin /groups', () => {
         keys: 0,
         users: 0,
         channels: 0,
+        managed_by: null,
         created_at: expect.any(String),
         updated_at: expect.any(String),
       },
@@ -39,6 +40,7 @@ describe('admin /groups', () => {
       keys: 0,
       users: 0,
       channels: 0,
+      managed_by: null,
       created_at: '2026-01-02T03:04:05.000Z',
       updated_at: '2026-01-02T03:04:05.000Z',
     });

@@ -46,6 +46,7 @@ describe('admin /keys', () => {
       tpm_limit: null,
       concurrency_limit: null,
       last_used_at: null,
+      managed_by: null,
       created_at: '2026-01-02T03:04:05.000Z',
       updated_at: '2026-01-02T03:04:05.000Z',
     });

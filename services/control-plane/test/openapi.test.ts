@@ -79,6 +79,7 @@ describe('openapi.json', () => {
       disabled_reason: null,
       disabled_by: null,
       proxy_id: null,
+      managed_by: null,
     };
     const { enabled: _enabled, ...withoutEnabled } = account;
     expect(checkSchema(account, schema, doc)).toEqual([]);

@@ -36,6 +36,7 @@ describe('admin /prices', () => {
       reasoning_per_million: null,
       per_request: '0',
       per_image: '0',
+      managed_by: null,
       updated_at: expect.any(String),
     });
     const prices = h.controlPlane.configSource.current().prices;
@@ -77,6 +78,7 @@ describe('admin /prices', () => {
       reasoning_per_million: '30',
       per_request: '0.002',
       per_image: '0.01',
+      managed_by: null,
       updated_at: '2026-01-02T03:04:05.000Z',
     });
     expect((await h.call('GET', '/prices/house-model')).body).toEqual(res.body);

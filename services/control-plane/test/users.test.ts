@@ -41,6 +41,7 @@ describe('admin /users', () => {
       concurrency_limit: null,
       keys: 0,
       last_used_at: null,
+      managed_by: null,
       created_at: '2026-01-02T03:04:05.000Z',
       updated_at: '2026-01-02T03:04:05.000Z',
     });

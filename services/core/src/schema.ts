@@ -34,6 +34,8 @@ export interface ChannelsTable {
   enabled: number;
   created_at: number;
   updated_at: number;
+  /** 'file' when a configuration file (declared_entries) manages the row; NULL for admin-API rows. */
+  managed_by: string | null;
 }
 
 export interface AccountsTable {
@@ -66,6 +68,8 @@ export interface AccountsTable {
   refresh_lease_until: number | null;
   refresh_lease_owner: string | null;
   updated_at: number | null;
+  /** 'file' when a configuration file (declared_entries) manages the row; NULL for admin-API rows. */
+  managed_by: string | null;
 }
 
 export interface ProxiesTable {
@@ -138,6 +142,8 @@ export interface ApiKeysTable {
   concurrency_limit: number | null;
   /** The newest settled usage row's request time. */
   last_used_at: number | null;
+  /** 'file' when a configuration file (declared_entries) manages the row; NULL for admin-API rows. */
+  managed_by: string | null;
 }
 
 export interface UsersTable {
@@ -157,6 +163,8 @@ export interface UsersTable {
   last_used_at: number | null;
   created_at: number;
   updated_at: number;
+  /** 'file' when a configuration file (declared_entries) manages the row; NULL for admin-API rows. */
+  managed_by: string | null;
 }
 
 /** A key group (`groups` is reserved in MySQL 8). */
@@ -167,6 +175,8 @@ export interface UserGroupsTable {
   price_ratio_ppm: number;
   created_at: number;
   updated_at: number;
+  /** 'file' when a configuration file (declared_entries) manages the row; NULL for admin-API rows. */
+  managed_by: string | null;
 }
 
 /** Prices in nano-USD: per million tokens, or per request / image. */
@@ -183,6 +193,8 @@ export interface ModelPricesTable {
   per_image_nano: Generated<number>;
   created_at: number;
   updated_at: number;
+  /** 'file' when a configuration file (declared_entries) manages the row; NULL for admin-API rows. */
+  managed_by: string | null;
 }
 
 export interface UsageLogsTable {
@@ -239,6 +251,17 @@ export interface UsageDailyTable {
   updated_at: number;
 }
 
+/** Which rows a configuration file manages: one per declared identity (migration 0007). */
+export interface DeclaredEntriesTable {
+  /** 'group' | 'price' | 'channel' | 'account' | 'user' | 'key'. */
+  kind: string;
+  /** The identity: the name (a price's model); for an account the JSON array [channel, account]. */
+  name: string;
+  /** The managed row's id (a group's name, a price's model) as text. */
+  entry_id: string;
+  created_at: number;
+}
+
 export interface SettingsTable {
   name: string;
   value: string;
@@ -258,6 +281,7 @@ export interface DB {
   users: UsersTable;
   user_groups: UserGroupsTable;
   model_prices: ModelPricesTable;
+  declared_entries: DeclaredEntriesTable;
 }
 
 export type ChannelRow = Selectable<ChannelsTable>;
@@ -277,6 +301,7 @@ export type ModelAliasRow = Selectable<ModelAliasesTable>;
 export type UserRow = Selectable<UsersTable>;
 export type UserGroupRow = Selectable<UserGroupsTable>;
 export type ModelPriceRow = Selectable<ModelPricesTable>;
+export type DeclaredEntryRow = Selectable<DeclaredEntriesTable>;
 
 /** Columns typed as `bigint` in SQL come back as numbers on SQLite and strings on MySQL. */
 export type Millis = ColumnType<number, number, number>;

@@ -1,11 +1,12 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { DeclarativeFileError, readDeclarativeFile } from './declarative-file.js';
 import { renderTable, type TextColumn } from './text-table.js';
 
 /** Where the admin CLI writes and which environment it reads (process's own in the executable, captured in tests). */
 export interface AdminCliIo {
   stdout(text: string): void;
   stderr(text: string): void;
-  /** Read for SWITCHYARD_URL and SWITCHYARD_ADMIN_TOKEN only. */
+  /** Read for SWITCHYARD_URL, SWITCHYARD_ADMIN_TOKEN and the variables `apply -f`'s `{ env }` secret references name. */
   env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -18,6 +19,7 @@ export const ADMIN_COMMANDS: readonly string[] = [
   'usage',
   'status',
   'health-check',
+  'apply',
 ];
 
 export const ADMIN_HELP = `Admin commands (thin calls to the admin REST API, /admin/v1):
@@ -37,6 +39,8 @@ export const ADMIN_HELP = `Admin commands (thin calls to the admin REST API, /ad
   usage [--key-id N] [--user-id N] [--model M] [--since ISO] [--until ISO] [--limit N]
   status                                                   /healthz, /readyz and every channel's account health
   health-check                                             Exit 0 ready, 1 not ready, 2 unreachable
+  apply -f <file> [--dry-run]                              Make the configuration match switchyard.yaml; its
+                                                           { env } / { file } secrets are read here (exit 2 if missing)
 
 Admin options (after the command):
   --url <url>             Gateway or control plane URL (SWITCHYARD_URL, default http://127.0.0.1:8080)
@@ -67,6 +71,9 @@ class ApiError extends Error {
 }
 
 class UnreachableError extends Error {}
+
+/** A local file the command needs cannot be read or resolved (exit 2, like an unreachable server). */
+class UnreadableError extends Error {}
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 type Output = 'table' | 'json';
@@ -387,7 +394,60 @@ const OAUTH_START_OPTIONS: ParseArgsOptionsConfig = {
   'token-url': str,
 };
 
+interface ApplyChange {
+  kind: string;
+  name: string;
+  action: string;
+}
+
+const CHANGE_COLUMNS: Array<TextColumn<ApplyChange>> = [
+  { header: 'KIND', cell: (c) => c.kind },
+  { header: 'NAME', cell: (c) => c.name },
+  { header: 'ACTION', cell: (c) => c.action },
+];
+
+/** `created 2, unchanged 5`, in the order actions first appear. */
+function changeSummary(changes: readonly ApplyChange[]): string {
+  const counts = new Map<string, number>();
+  for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
+  return counts.size === 0
+    ? 'nothing declared'
+    : [...counts].map(([action, n]) => `${action} ${n}`).join(', ');
+}
+
+async function applyFile(ctx: Context): Promise<number> {
+  const file = text(ctx, 'file');
+  if (file === undefined || file === '') throw new UsageError('-f <file> is required');
+  const dryRun = ctx.values['dry-run'] === true;
+  let document: unknown;
+  try {
+    document = await readDeclarativeFile(file, ctx.io.env);
+  } catch (err) {
+    if (err instanceof DeclarativeFileError) throw new UnreadableError(err.message);
+    throw err;
+  }
+  const result = await api<{ dry_run: boolean; changes: ApplyChange[] }>(
+    ctx,
+    'POST',
+    `/apply${dryRun ? '?dry_run=true' : ''}`,
+    document,
+  );
+  write(
+    ctx,
+    result,
+    () =>
+      `${renderTable(result.changes, CHANGE_COLUMNS)}
+${result.dry_run ? 'dry run, nothing written: ' : ''}${changeSummary(result.changes)}
+`,
+  );
+  return 0;
+}
+
 const COMMANDS: Record<string, Command> = {
+  apply: {
+    options: { file: { type: 'string', short: 'f' }, 'dry-run': { type: 'boolean' } },
+    run: applyFile,
+  },
   'keys create': {
     options: {
       name: str,
@@ -736,7 +796,7 @@ export async function runAdminCli(argv: readonly string[], io: AdminCliIo): Prom
       io.stderr(`switchyard: ${err.message} (${err.code}, HTTP ${err.status})\n`);
       return 1;
     }
-    if (err instanceof UnreachableError) {
+    if (err instanceof UnreachableError || err instanceof UnreadableError) {
       io.stderr(`switchyard: ${err.message}\n`);
       return 2;
     }

@@ -13,6 +13,7 @@ import { databaseState, describeDatabase, openDatabase } from './database.js';
 import { resolveAdminToken, resolveSecretKey } from './secrets.js';
 import { closeHttp, drainDelay, createOpsApp, finishApp, listenHttp } from './http-host.js';
 import { registerSnapshotGauges, registerUsageConsumerGauge } from './role-gauges.js';
+import { applyConfigFileAtStart } from './declarative-file.js';
 
 /**
  * Paths whose values never reach a log line, whatever a caller logs by mistake. Exact paths only:
@@ -81,7 +82,11 @@ export interface AllInOne {
  */
 export async function startAllInOne(
   config: Readonly<SwitchyardConfig>,
-  opts: { logger?: Logger } = {},
+  opts: {
+    logger?: Logger;
+    /** Where SWITCHYARD_CONFIG_FILE's `{ env }` secret references are resolved (the process environment). */
+    env?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<AllInOne> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   await mkdir(config.dataDir, { recursive: true });
@@ -116,6 +121,16 @@ export async function startAllInOne(
       dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: config.relay.timeouts.connectMs }),
   });
   await controlPlane.start();
+  if (config.configFile !== null) {
+    try {
+      await applyConfigFileAtStart(controlPlane, config.configFile, opts.env ?? {}, logger);
+    } catch (err) {
+      await controlPlane.close();
+      await dispatchers.close();
+      await db.destroy();
+      throw err;
+    }
+  }
   // The watcher gauge is the control-plane role's alone: no relay watches over gRPC here.
   const controlPlaneMetrics = registerControlPlaneMetrics(registry, {
     source: controlPlane.configSource,

@@ -11,6 +11,7 @@ import { startControlPlaneRole } from './roles/control-plane-role.js';
 import { startRelayRole } from './roles/relay-role.js';
 import { ADMIN_COMMANDS, ADMIN_HELP, runAdminCli } from './admin-cli.js';
 import { MIGRATE_HELP, runMigrateCli } from './migrate-cli.js';
+import { DeclarativeFileError } from './declarative-file.js';
 
 const HELP = `switchyard — self-hosted LLM API gateway
 
@@ -30,6 +31,7 @@ serve options (override the environment):
   --data-dir <dir>        SWITCHYARD_DATA_DIR
   --database-url <url>    SWITCHYARD_DATABASE_URL
   --log-level <level>     SWITCHYARD_LOG_LEVEL
+  --config-file <path>    SWITCHYARD_CONFIG_FILE (switchyard.yaml, applied at start)
 
 mock-upstream options: --port <n> (default 9090) --host <addr> --chunks <n> --latency-ms <n> --status <code>
 
@@ -42,6 +44,7 @@ const FLAG_TO_ENV: Record<string, string> = {
   'data-dir': 'SWITCHYARD_DATA_DIR',
   'database-url': 'SWITCHYARD_DATABASE_URL',
   'log-level': 'SWITCHYARD_LOG_LEVEL',
+  'config-file': 'SWITCHYARD_CONFIG_FILE',
 };
 
 function configFrom(args: string[]) {
@@ -54,6 +57,7 @@ function configFrom(args: string[]) {
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
       'log-level': { type: 'string' },
+      'config-file': { type: 'string' },
     },
     strict: true,
   });
@@ -73,7 +77,7 @@ async function startRole(role: Role, config: Readonly<SwitchyardConfig>, logger:
   requireForRole(role, config);
   switch (role) {
     case 'all': {
-      const gw = await startAllInOne(config, { logger });
+      const gw = await startAllInOne(config, { logger, env: process.env });
       return {
         close: () => gw.close(),
         generatedAdminToken: gw.generatedAdminToken,
@@ -81,7 +85,7 @@ async function startRole(role: Role, config: Readonly<SwitchyardConfig>, logger:
       };
     }
     case 'control-plane': {
-      const h = await startControlPlaneRole(config, logger);
+      const h = await startControlPlaneRole(config, logger, process.env);
       return {
         close: () => h.close(),
         generatedAdminToken: null,
@@ -173,7 +177,11 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof DeclarativeFileError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`switchyard: ${(err as Error).message}\n`);
       return 2;
     }

@@ -40,6 +40,13 @@ export const CONFIG_SCHEMA = z.object({
     .describe(
       '256-bit key (64 hex chars or base64) encrypting upstream credentials at rest. When unset, generated into <data dir>/secret.key.',
     ),
+  SWITCHYARD_CONFIG_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Declarative configuration (switchyard.yaml: groups, prices, channels and accounts, users, keys) the control plane and the all-in-one apply at start, after migrations and before serving; secrets in it are { env } or { file } references. Unset: none. See services/control-plane/DECLARATIVE.md.',
+    ),
   SWITCHYARD_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -223,6 +230,8 @@ export interface SwitchyardConfig {
   adminToken: string | null;
   secretKey: string | null;
   logLevel: RawConfig['SWITCHYARD_LOG_LEVEL'];
+  /** SWITCHYARD_CONFIG_FILE, resolved to an absolute path; null when unset. */
+  configFile: string | null;
   relay: {
     bodyLimitBytes: number;
     maxAttempts: number;
@@ -287,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Sw
     adminToken: c.SWITCHYARD_ADMIN_TOKEN ?? null,
     secretKey: c.SWITCHYARD_SECRET_KEY ?? null,
     logLevel: c.SWITCHYARD_LOG_LEVEL,
+    configFile: c.SWITCHYARD_CONFIG_FILE === undefined ? null : path.resolve(c.SWITCHYARD_CONFIG_FILE),
     relay: {
       bodyLimitBytes: c.SWITCHYARD_BODY_LIMIT_BYTES,
       maxAttempts: c.SWITCHYARD_MAX_ATTEMPTS,

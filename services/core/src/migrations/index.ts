@@ -11,6 +11,7 @@ import * as m0003 from './2026_11_24_0003_channel_options.js';
 import * as m0004 from './2026_12_01_0004_usage_cache_reasoning.js';
 import * as m0005 from './2026_12_01_0005_routing_failover.js';
 import * as m0006 from './2026_12_01_0006_tenancy.js';
+import * as m0007 from './2026_12_01_0007_declarative.js';
 
 /** Every migration, by its frozen name. Order is by name. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026_12_01_0004_usage_cache_reasoning': m0004,
   '2026_12_01_0005_routing_failover': m0005,
   '2026_12_01_0006_tenancy': m0006,
+  '2026_12_01_0007_declarative': m0007,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -15,6 +15,7 @@ import { databaseState, describeDatabase, openDatabase } from '../database.js';
 import { serverCredentials } from '../grpc-credentials.js';
 import { closeHttp, createOpsApp, drainDelay, finishApp, listenHttp } from '../http-host.js';
 import type { RoleHandle } from './role-handle.js';
+import { applyConfigFileAtStart } from '../declarative-file.js';
 
 /**
  * `switchyard serve --role control-plane`: owns the database; admin REST on SWITCHYARD_HTTP_PORT and
@@ -23,6 +24,8 @@ import type { RoleHandle } from './role-handle.js';
 export async function startControlPlaneRole(
   config: Readonly<SwitchyardConfig>,
   logger: Logger,
+  /** Where SWITCHYARD_CONFIG_FILE's `{ env }` secret references are resolved (the process environment). */
+  env: Readonly<Record<string, string | undefined>> = {},
 ): Promise<RoleHandle> {
   const db = await openDatabase(config.database);
   const registry = new Registry();
@@ -56,6 +59,18 @@ export async function startControlPlaneRole(
     ...(coordination !== undefined && { coordination }),
   });
   await controlPlane.start();
+  if (config.configFile !== null) {
+    try {
+      await applyConfigFileAtStart(controlPlane, config.configFile, env, logger);
+    } catch (err) {
+      await controlPlane.close();
+      coordination?.close();
+      await redis?.close();
+      await dispatchers.close();
+      await db.destroy();
+      throw err;
+    }
+  }
   const metrics = registerControlPlaneMetrics(registry, {
     source: controlPlane.configSource,
     adminMount: '/admin/v1',
