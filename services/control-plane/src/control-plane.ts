@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot, ConfigSource, CoordinationStore, DB, SecretBox } from '@switchyard/core';
 import { GatewayError } from '@switchyard/core';
 import { BalanceRefresher } from './balance-refresher.js';
+import { ConfigRevision } from './config-revision.js';
 import { AccountProbe, DEFAULT_ACCOUNT_PROBE_INTERVAL_MS } from './account-probe.js';
 import { AccountRepository } from './account-repository.js';
 import { AccountStatusService } from './account-status.js';
@@ -107,6 +108,7 @@ export class ControlPlane {
   readonly #applier: DeclarationApplier;
   #applying: Promise<unknown> = Promise.resolve();
   #version = 0;
+  readonly #revision: ConfigRevision;
   /** SHA-256 of the last published snapshot's content (its version aside). */
   #fingerprint: string | null = null;
   #resyncTimer: NodeJS.Timeout | null = null;
@@ -122,6 +124,7 @@ export class ControlPlane {
     this.#source = new InProcessConfigSource(opts.logger);
     this.configSource = this.#source;
     this.#builder = new SnapshotBuilder(opts.db, opts.secretBox, opts.logger);
+    this.#revision = new ConfigRevision(opts.db);
     this.#upstreamPolicy = opts.upstreamPolicy ?? DEFAULT_UPSTREAM_POLICY;
     this.#dispatcherFor = opts.dispatcherFor;
     this.#tester = new ChannelTester({
@@ -177,7 +180,7 @@ export class ControlPlane {
 
   /** Builds and publishes the first snapshot; configSource.current() answers from then on. */
   async start(): Promise<void> {
-    const snapshot = await this.#rebuild();
+    const snapshot = await this.#rebuild('start');
     this.#opts.logger.info(
       { version: snapshot.version, channels: snapshot.channels.length, keys: snapshot.keys.length },
       'control plane started',
@@ -204,7 +207,7 @@ export class ControlPlane {
    * true when it published.
    */
   async resyncNow(): Promise<boolean> {
-    return (await this.#rebuild({ onlyIfChanged: true })) !== null;
+    return (await this.#rebuild('resync')) !== null;
   }
 
   /** A new router with the admin REST API, to be mounted at `/admin/v1`. */
@@ -306,9 +309,16 @@ export class ControlPlane {
     this.#source.close();
   }
 
-  #rebuild(opts: { onlyIfChanged: true }): Promise<ConfigSnapshot | null>;
-  #rebuild(): Promise<ConfigSnapshot>;
-  #rebuild(opts: { onlyIfChanged?: boolean } = {}): Promise<ConfigSnapshot | null> {
+  /**
+   * Builds the snapshot from the database and publishes it, numbered from the database's shared
+   * revision so every replica gives the same configuration the same version: `write` (after a change
+   * this process made) takes a new number; `start` adopts the current one (another replica may have
+   * published it already); `resync` publishes only when the content or the shared number moved,
+   * adopting a number a peer took and taking a new one for a change nobody numbered (an edit in SQL).
+   */
+  #rebuild(mode: 'resync'): Promise<ConfigSnapshot | null>;
+  #rebuild(mode?: 'write' | 'start'): Promise<ConfigSnapshot>;
+  #rebuild(mode: 'write' | 'start' | 'resync' = 'write'): Promise<ConfigSnapshot | null> {
     const run = this.#queue.then(async () => {
       if (this.#closed) {
         throw new GatewayError('The control plane is shutting down.', {
@@ -317,13 +327,20 @@ export class ControlPlane {
           type: 'api_error',
         });
       }
-      const snapshot = await this.#builder.build(this.#version + 1);
-      const fingerprint = createHash('sha256')
-        .update(JSON.stringify({ ...snapshot, version: 0 }))
-        .digest('hex');
-      if (opts.onlyIfChanged === true && fingerprint === this.#fingerprint) return null;
+      // A write takes its number before building, so a higher number never carries older content.
+      let version = mode === 'write' ? await this.#revision.next() : 0;
+      const shared = mode === 'write' ? version : await this.#revision.current();
+      const built = await this.#builder.build(0);
+      const fingerprint = createHash('sha256').update(JSON.stringify(built)).digest('hex');
+      if (mode === 'start') version = shared > 0 ? shared : await this.#revision.next();
+      else if (mode === 'resync') {
+        if (shared > this.#version) version = shared;
+        else if (fingerprint !== this.#fingerprint) version = await this.#revision.next();
+        else return null;
+      }
+      const snapshot = { ...built, version };
       this.#fingerprint = fingerprint;
-      this.#version = snapshot.version;
+      this.#version = version;
       this.#source.publish(snapshot);
       return snapshot;
     });

@@ -28,6 +28,10 @@ afterAll(async () => {
 const names = (s: ConfigSnapshot): string[] => s.channels.map((c) => c.name);
 
 describe('control planes sharing a database', () => {
+  it('when a second control plane starts on the same database, then it serves the same version number as the first', () => {
+    expect(b.controlPlane.configSource.current().version).toBe(a.controlPlane.configSource.current().version);
+  });
+
   it('when nothing changed, then a resync publishes nothing', async () => {
     const before = b.controlPlane.configSource.current().version;
     expect(await b.controlPlane.resyncNow()).toBe(false);
@@ -46,7 +50,9 @@ describe('control planes sharing a database', () => {
     expect(names(before)).not.toContain('via-a');
     expect(await b.controlPlane.resyncNow()).toBe(true);
     const after = b.controlPlane.configSource.current();
-    expect(after.version).toBe(before.version + 1);
+    // The number the writer took, not one of its own: relays of both replicas show the same version.
+    expect(after.version).toBe(a.controlPlane.configSource.current().version);
+    expect(after.version).toBeGreaterThan(before.version);
     const channel = after.channels.find((c) => c.name === 'via-a');
     expect(channel?.accounts[0]?.apiKey).toBe('sk-upstream-secret-AAAAAAAAAAAA');
     expect(await b.controlPlane.resyncNow()).toBe(false);
@@ -54,10 +60,14 @@ describe('control planes sharing a database', () => {
 
   it('when a row is changed in SQL behind both, then each resync publishes the change', async () => {
     await a.db.updateTable('channels').set({ weight: 7 }).where('name', '=', 'via-a').execute();
+    const before = a.controlPlane.configSource.current().version;
     for (const h of [a, b]) {
       expect(await h.controlPlane.resyncNow()).toBe(true);
       expect(h.controlPlane.configSource.current().channels.find((c) => c.name === 'via-a')?.weight).toBe(7);
     }
+    // The first to notice numbered the change once; the other adopted that number.
+    expect(a.controlPlane.configSource.current().version).toBe(before + 1);
+    expect(b.controlPlane.configSource.current().version).toBe(before + 1);
   });
 
   it('when the resync timer is on, then a subscriber of the other control plane receives a write made through the first', async () => {

@@ -262,6 +262,12 @@ export interface DeclaredEntriesTable {
   created_at: number;
 }
 
+/** The shared config snapshot version: one row, id 1 (migration 0008). */
+export interface ConfigRevisionTable {
+  id: number;
+  version: number;
+}
+
 export interface SettingsTable {
   name: string;
   value: string;
@@ -282,6 +288,7 @@ export interface DB {
   user_groups: UserGroupsTable;
   model_prices: ModelPricesTable;
   declared_entries: DeclaredEntriesTable;
+  config_revision: ConfigRevisionTable;
 }
 
 export type ChannelRow = Selectable<ChannelsTable>;

@@ -12,6 +12,7 @@ import * as m0004 from './2026_12_01_0004_usage_cache_reasoning.js';
 import * as m0005 from './2026_12_01_0005_routing_failover.js';
 import * as m0006 from './2026_12_01_0006_tenancy.js';
 import * as m0007 from './2026_12_01_0007_declarative.js';
+import * as m0008 from './2026_12_01_0008_config_revision.js';
 
 /** Every migration, by its frozen name. Order is by name. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '2026_12_01_0005_routing_failover': m0005,
   '2026_12_01_0006_tenancy': m0006,
   '2026_12_01_0007_declarative': m0007,
+  '2026_12_01_0008_config_revision': m0008,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
