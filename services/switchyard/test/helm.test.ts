@@ -7,6 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA, loadConfig } from '../src/config.js';
 import { closeHttp, createOpsApp, finishApp, listenHttp } from '../src/http-host.js';
 import { requireForRole, ROLES, type Role } from '../src/role-requirements.js';
+import {
+  declaredEntries,
+  dryRunInPodLayout,
+  generatedSecret,
+  parseDocument,
+  secretRefs,
+} from './declarative-dry-run.js';
 import { helmTemplate } from './helm-render.js';
 import { parseManifests, validateManifests } from './k8s-schema.js';
 
@@ -679,5 +686,201 @@ describe('scripts/helm-template (helm template semantics)', () => {
     );
     rmSync(path.join(dir, 'values.schema.json'));
     expect(() => helmTemplate(dir, {})).not.toThrow();
+  });
+});
+
+/**
+ * Configuration as code (values `declarative.*`): switchyard.yaml in a ConfigMap mounted into the
+ * control plane only, named by its SWITCHYARD_CONFIG_FILE, its secrets from the control plane's env and
+ * a mounted Secret — and the rendered file accepted by a real control plane.
+ */
+describe('Helm chart deploy/helm/switchyard: declarative configuration (ci/declarative-values.yaml)', () => {
+  const DECLARATIVE = path.join(CHART, 'ci/declarative-values.yaml');
+  const CONFIG_MAP = `${RELEASE}-switchyard-declarative`;
+
+  interface Volume {
+    name: string;
+    configMap?: { name: string; items?: Array<{ key: string; path: string }> };
+    secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
+  }
+  interface Mount {
+    name: string;
+    mountPath: string;
+    readOnly?: boolean;
+    subPath?: string;
+  }
+  const podSpec = (d: Deployment): { volumes?: Volume[] } => d.spec.template.spec as { volumes?: Volume[] };
+  const mountsOf = (c: Container): Mount[] => (c as { volumeMounts?: Mount[] }).volumeMounts ?? [];
+  const containerOf = (r: Rendered, role: Role): Container =>
+    r.deployment(role).spec.template.spec.containers[0]!;
+
+  /** The container's plain (non-Secret) environment: its ConfigMaps, then its `value` entries. */
+  function plainEnv(r: Rendered, c: Container): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const from of c.envFrom ?? [])
+      Object.assign(env, r.one<{ data: Record<string, string> }>('ConfigMap', from.configMapRef!.name).data);
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    return env;
+  }
+
+  /** The file SWITCHYARD_CONFIG_FILE names, as the pod sees it: the mount it lies in and its volume. */
+  function configFileSource(r: Rendered): { file: string; mount: Mount; volume: Volume } {
+    const d = r.deployment('control-plane');
+    const file = plainEnv(r, containerOf(r, 'control-plane')).SWITCHYARD_CONFIG_FILE;
+    expect(file, 'SWITCHYARD_CONFIG_FILE').toBeDefined();
+    const mount = mountsOf(containerOf(r, 'control-plane')).find(
+      (m) => m.subPath === undefined && path.posix.join(m.mountPath, path.posix.basename(file!)) === file,
+    );
+    expect(mount, `a volume mounted at ${path.posix.dirname(file!)}`).toBeDefined();
+    const volume = podSpec(d).volumes?.find((v) => v.name === mount!.name);
+    expect(volume, `volume ${mount!.name}`).toBeDefined();
+    return { file: file!, mount: mount!, volume: volume! };
+  }
+
+  let rendered: Rendered;
+  beforeAll(() => {
+    rendered = render([DECLARATIVE]);
+  }, 120_000);
+
+  it('when enabled, then the manifests pass the Kubernetes schemas strictly and the control plane accepts its settings', () => {
+    expect(validateManifests(rendered.docs)).toEqual([]);
+    const env = plainEnv(rendered, containerOf(rendered, 'control-plane'));
+    const known = new Set(Object.keys(CONFIG_SCHEMA.shape));
+    expect(Object.keys(env).filter((k) => k.startsWith('SWITCHYARD_') && !known.has(k))).toEqual([]);
+    expect(loadConfig(env).configFile).toBe('/etc/switchyard/config/switchyard.yaml');
+  });
+
+  it('when enabled, then SWITCHYARD_CONFIG_FILE names the key switchyard.yaml of the chart ConfigMap, mounted read-only', () => {
+    const { file, mount, volume } = configFileSource(rendered);
+    expect(mount.readOnly).toBe(true);
+    expect(volume.configMap?.name).toBe(CONFIG_MAP);
+    const item = volume.configMap!.items?.find((i) => i.path === path.posix.basename(file));
+    expect(item?.key).toBe('switchyard.yaml');
+    const cm = rendered.one<{ metadata: { namespace: string }; data: Record<string, string> }>(
+      'ConfigMap',
+      CONFIG_MAP,
+    );
+    expect(cm.metadata.namespace).toBe(NAMESPACE);
+    expect(Object.keys(cm.data)).toEqual(['switchyard.yaml']);
+  });
+
+  it('when enabled, then relays and accounting get neither the file, nor its mounts, nor its secret env', () => {
+    const secretEnvNames = (containerOf(rendered, 'control-plane').env ?? [])
+      .map((e) => e.name)
+      .filter((n) => !n.startsWith('SWITCHYARD_'));
+    expect(secretEnvNames.sort()).toEqual(['DATA_PIPELINE_KEY', 'OPENAI_API_KEY']);
+    for (const role of ['relay', 'accounting'] as const) {
+      const c = containerOf(rendered, role);
+      expect(plainEnv(rendered, c).SWITCHYARD_CONFIG_FILE, role).toBeUndefined();
+      expect(
+        (c.env ?? []).map((e) => e.name).filter((n) => secretEnvNames.includes(n)),
+        role,
+      ).toEqual([]);
+      expect(
+        mountsOf(c).map((m) => m.name),
+        role,
+      ).toEqual(['data', 'tmp']);
+      expect(
+        podSpec(rendered.deployment(role)).volumes?.map((v) => v.name),
+        role,
+      ).toEqual(['data', 'tmp']);
+    }
+  });
+
+  it('when the document changes, then the control plane checksum changes (it re-applies at start), and only its own', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'helm-declarative-'));
+    try {
+      const edited = path.join(dir, 'edited.yaml');
+      writeFileSync(
+        edited,
+        'declarative:\n  config:\n    prices:\n      - { model: gpt-4o-mini, input_per_million: "0.2", output_per_million: "0.6" }\n',
+      );
+      const annotations = (r: Rendered, role: Role): Record<string, string> =>
+        r.deployment(role).spec.template.metadata.annotations ?? {};
+      const again = render([DECLARATIVE]);
+      const changed = render([DECLARATIVE, edited]);
+      const checksum = annotations(rendered, 'control-plane')['checksum/declarative'];
+      expect(checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(annotations(again, 'control-plane')['checksum/declarative']).toBe(checksum);
+      expect(annotations(changed, 'control-plane')['checksum/declarative']).not.toBe(checksum);
+      expect(
+        changed.one<{ data: Record<string, string> }>('ConfigMap', CONFIG_MAP).data['switchyard.yaml'],
+      ).toMatch(/input_per_million: "0.2"/);
+      for (const role of ['relay', 'accounting'] as const) {
+        expect(annotations(rendered, role)['checksum/declarative'], role).toBeUndefined();
+        expect(annotations(changed, role), role).toEqual(annotations(rendered, role));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when the rendered file is read in the pod layout and dry-run applied, then the control plane reports every entry and refuses nothing', async () => {
+    const { file } = configFileSource(rendered);
+    const text = rendered.one<{ data: Record<string, string> }>('ConfigMap', CONFIG_MAP).data[
+      'switchyard.yaml'
+    ]!;
+    const doc = parseDocument(text);
+    const c = containerOf(rendered, 'control-plane');
+    const secretMounts = mountsOf(c).filter((m) =>
+      podSpec(rendered.deployment('control-plane')).volumes?.some((v) => v.name === m.name && v.secret),
+    );
+    expect(secretMounts.map((m) => [m.mountPath, m.readOnly])).toEqual([['/etc/switchyard/secrets', true]]);
+    // What the kubelet would put there: each secretKeyRef entry and each key of the mounted Secret.
+    const env: Record<string, string> = {};
+    for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) env[e.name] = generatedSecret();
+    const files: Record<string, string> = {};
+    const refs = secretRefs(doc, file);
+    expect(refs.filter((ref) => ref.file !== undefined)).not.toEqual([]);
+    for (const ref of refs) {
+      if (ref.env !== undefined) expect(Object.keys(env), ref.path).toContain(ref.env);
+      if (ref.file !== undefined) {
+        expect(path.posix.dirname(ref.file), `${ref.path} is a file of the mounted Secret`).toBe(
+          secretMounts[0]!.mountPath,
+        );
+        files[ref.file] = `${generatedSecret()}\n`;
+      }
+    }
+    const outcome = await dryRunInPodLayout({ text, configFile: file, env, files });
+    expect(outcome.dryRun).toBe(true);
+    const key = (c: { kind: string; name: string }): string => `${c.kind} ${c.name}`;
+    expect(outcome.changes.map(key).sort()).toEqual(declaredEntries(doc).map(key).sort());
+    expect(outcome.changes.filter((c) => c.action === 'deleted' || c.action === 'disabled')).toEqual([]);
+    // An empty database: everything is new, but the seeded default group and price table are adopted.
+    expect(new Set(outcome.changes.map((c) => c.action))).toEqual(new Set(['created', 'updated']));
+  }, 60_000);
+
+  it('with existingConfigMap, then the chart renders no ConfigMap of its own and mounts the named one', () => {
+    const r = render([DECLARATIVE], { 'declarative.existingConfigMap': 'my-switchyard-yaml' });
+    expect(validateManifests(r.docs)).toEqual([]);
+    expect(() => r.one('ConfigMap', CONFIG_MAP)).toThrow(/no ConfigMap/);
+    const { volume } = configFileSource(r);
+    expect(volume.configMap?.name).toBe('my-switchyard-yaml');
+    expect(volume.configMap?.items).toEqual([{ key: 'switchyard.yaml', path: 'switchyard.yaml' }]);
+    expect(
+      r.deployment('control-plane').spec.template.metadata.annotations?.['checksum/declarative'],
+    ).toBeUndefined();
+  });
+
+  it('when disabled (the default), then no role has a file, a declarative volume or the declared secret env', () => {
+    const r = render([MINIMAL]);
+    expect(r.docs.filter((d) => (d.metadata as { name?: string }).name === CONFIG_MAP)).toEqual([]);
+    for (const role of DISTRIBUTED_ROLES) {
+      const c = containerOf(r, role);
+      expect(plainEnv(r, c).SWITCHYARD_CONFIG_FILE, role).toBeUndefined();
+      expect(
+        mountsOf(c).map((m) => m.name),
+        role,
+      ).toEqual(['data', 'tmp']);
+    }
+  });
+
+  it('when enabled without a document or a ConfigMap, or with another version, then rendering fails naming the value', () => {
+    expect(() => render([MINIMAL], { 'declarative.enabled': 'true' })).toThrow(
+      /declarative\.enabled needs declarative\.config/,
+    );
+    expect(() => render([DECLARATIVE], { 'declarative.config.version': '2' })).toThrow(
+      /declarative\.config\.version/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,13 @@ import { requireForRole, type Role } from '../src/role-requirements.js';
 import { resolveSecretKey } from '../src/secrets.js';
 import { startAccountingRole, startControlPlaneRole, startRelayRole, type RoleHandle } from '../src/index.js';
 import { distributedSuite, NATS_URL, quietLogger, REDIS_URL } from './distributed-harness.js';
+import {
+  declaredEntries,
+  dryRunInPodLayout,
+  generatedSecret,
+  parseDocument,
+  secretRefs,
+} from './declarative-dry-run.js';
 import { kustomize, parseManifests, validateManifest, validateManifests } from './k8s-schema.js';
 
 /**
@@ -657,4 +664,151 @@ describe('the distributed base: probes and metrics against the running roles', (
       }
     }
   });
+});
+
+// ---- the component k8s/components/declarative ------------------------------------------------------
+
+/**
+ * Configuration as code on the distributed base: an overlay (made here, in a temporary directory, as a
+ * user would) takes k8s/ as its resource and k8s/components/declarative as a component. The generated
+ * ConfigMap must reach the control plane only, under its hashed name, and the file in it must be
+ * accepted by a real control plane.
+ */
+describe('the component k8s/components/declarative in an overlay of the distributed base', () => {
+  const COMPONENT = path.join(ROOT, 'k8s/components/declarative');
+  let dir: string;
+
+  /** An overlay in `dir`/`name` of k8s/ with the component at `component`, rendered. */
+  function renderOverlay(name: string, component: string): Doc[] {
+    const overlay = path.join(dir, name);
+    mkdirSync(overlay);
+    const rel = (to: string): string => path.relative(overlay, to).split(path.sep).join('/');
+    writeFileSync(
+      path.join(overlay, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${rel(path.join(ROOT, 'k8s'))}\ncomponents:\n  - ${rel(component)}\n`,
+    );
+    return kustomize(overlay);
+  }
+
+  const inKind = (docs: Doc[], kind: string): Doc[] => docs.filter((d) => d.kind === kind);
+  const controlPlaneOf = (docs: Doc[]): Doc => {
+    const found = inKind(docs, 'Deployment').filter(
+      (d) => podLabels(d)['app.kubernetes.io/component'] === 'control-plane',
+    );
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+  const generatedConfigMap = (docs: Doc[]): Doc => {
+    const found = inKind(docs, 'ConfigMap').filter((d) => nameOf(d).startsWith('switchyard-declarative'));
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+  const envEntries = (dep: Doc): Doc[] => list(containerOf(dep).env, 'env').map((e) => obj(e, 'env'));
+
+  /** The file SWITCHYARD_CONFIG_FILE names, with the mount it lies in and that mount's volume. */
+  function configFileSource(dep: Doc): { file: string; mount: Doc; volume: Doc } {
+    const entry = envEntries(dep).find((e) => e.name === 'SWITCHYARD_CONFIG_FILE');
+    const file = text(entry?.value, 'SWITCHYARD_CONFIG_FILE');
+    const mount = list(containerOf(dep).volumeMounts, 'volumeMounts')
+      .map((m) => obj(m, 'volumeMount'))
+      .find(
+        (m) =>
+          m.subPath === undefined &&
+          path.posix.join(text(m.mountPath, 'mountPath'), path.posix.basename(file)) === file,
+      );
+    expect(mount, `a volume mounted at ${path.posix.dirname(file)}`).toBeDefined();
+    const volume = list(podSpecOf(dep).volumes, 'volumes')
+      .map((v) => obj(v, 'volume'))
+      .find((v) => v.name === mount!.name);
+    expect(volume, `volume ${String(mount!.name)}`).toBeDefined();
+    return { file, mount: mount!, volume: volume! };
+  }
+
+  let docs: Doc[];
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'k8s-declarative-'));
+    docs = renderOverlay('overlay', COMPONENT);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('when the overlay is rendered, then every document passes the strict schema check and lands in namespace switchyard', () => {
+    expect(validateManifests(docs)).toEqual([]);
+    const namespaces = docs.filter((d) => d.kind !== 'Namespace').map((d) => get(d, 'metadata', 'namespace'));
+    expect(new Set(namespaces)).toEqual(new Set(['switchyard']));
+    const cm = generatedConfigMap(docs);
+    expect(nameOf(cm)).toMatch(/^switchyard-declarative-[a-z0-9]{10}$/);
+    expect(Object.keys(obj(cm.data, 'data'))).toEqual(['switchyard.yaml']);
+    expect(labelsOf(get(cm, 'metadata', 'labels'), 'labels')).toMatchObject({
+      'app.kubernetes.io/name': 'switchyard',
+      'app.kubernetes.io/component': 'control-plane',
+      'app.kubernetes.io/part-of': 'switchyard',
+    });
+  });
+
+  it('when the control plane starts, then SWITCHYARD_CONFIG_FILE names the key switchyard.yaml of the generated ConfigMap (hashed name), mounted read-only', () => {
+    const dep = controlPlaneOf(docs);
+    const { file, mount, volume } = configFileSource(dep);
+    expect(mount.readOnly).toBe(true);
+    expect(get(volume, 'configMap', 'name')).toBe(nameOf(generatedConfigMap(docs)));
+    const items = list(get(volume, 'configMap', 'items'), 'items').map((i) => obj(i, 'item'));
+    expect(items).toEqual([{ key: 'switchyard.yaml', path: path.posix.basename(file) }]);
+    // The base's own environment is kept, and the gateway accepts the result.
+    const env: Record<string, string> = { ...labelsOf(one('ConfigMap', 'switchyard-config').data, 'data') };
+    for (const e of envEntries(dep)) {
+      const ref = get(e, 'valueFrom', 'secretKeyRef', 'key');
+      env[text(e.name, 'name')] =
+        typeof e.value === 'string' ? e.value : (GENERATED[String(ref)] ?? generatedSecret());
+    }
+    const config = loadConfig(env);
+    expect(config.configFile).toBe(file);
+    expect(() => requireForRole('control-plane', config)).not.toThrow();
+  });
+
+  it('when the component is added, then relays, accounting and every other object of the base are exactly as before', () => {
+    const key = (d: Doc): string => `${String(d.kind)}/${nameOf(d)}`;
+    const base = new Map(distributed.map((d) => [key(d), d]));
+    const cp = nameOf(controlPlaneOf(docs));
+    for (const d of docs) {
+      if (key(d) === `Deployment/${cp}` || d === generatedConfigMap(docs)) continue;
+      expect(d, key(d)).toEqual(base.get(key(d)));
+    }
+    expect(docs).toHaveLength(distributed.length + 1);
+  });
+
+  it('when switchyard.yaml is edited, then the ConfigMap name changes and the control plane points at the new one (a rollout, which re-applies)', () => {
+    const copy = path.join(dir, 'edited-component');
+    cpSync(COMPONENT, copy, { recursive: true });
+    const file = path.join(copy, 'switchyard.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace("input_per_million: '0.15'", "input_per_million: '0.2'"),
+    );
+    const edited = renderOverlay('edited-overlay', copy);
+    expect(nameOf(generatedConfigMap(edited))).not.toBe(nameOf(generatedConfigMap(docs)));
+    expect(get(configFileSource(controlPlaneOf(edited)).volume, 'configMap', 'name')).toBe(
+      nameOf(generatedConfigMap(edited)),
+    );
+  });
+
+  it('when the generated file is read in the pod layout and dry-run applied, then the control plane reports every entry and refuses nothing', async () => {
+    const dep = controlPlaneOf(docs);
+    const { file } = configFileSource(dep);
+    const cmText = text(get(generatedConfigMap(docs), 'data', 'switchyard.yaml'), 'switchyard.yaml');
+    const doc = parseDocument(cmText);
+    // The Secret's keys, as the kubelet puts them into the control plane's environment.
+    const env: Record<string, string> = {};
+    for (const e of envEntries(dep))
+      if (get(e, 'valueFrom', 'secretKeyRef') !== undefined) env[text(e.name, 'name')] = generatedSecret();
+    const refs = secretRefs(doc, file);
+    expect(refs).not.toEqual([]);
+    for (const ref of refs) {
+      expect(ref.file, `${ref.path}: the component mounts no secret files`).toBeUndefined();
+      expect(Object.keys(env), ref.path).toContain(ref.env);
+    }
+    const outcome = await dryRunInPodLayout({ text: cmText, configFile: file, env, files: {} });
+    expect(outcome.dryRun).toBe(true);
+    const entry = (c: { kind: string; name: string }): string => `${c.kind} ${c.name}`;
+    expect(outcome.changes.map(entry).sort()).toEqual(declaredEntries(doc).map(entry).sort());
+    expect(outcome.changes.filter((c) => c.action === 'deleted' || c.action === 'disabled')).toEqual([]);
+  }, 60_000);
 });

@@ -40,6 +40,10 @@ spec:
         {{- if include "switchyard.rendersSecret" $ }}
         checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") $ | sha256sum }}
         {{- end }}
+        {{- /* The control plane applies switchyard.yaml at start only: a changed file must roll it. */}}
+        {{- if and (eq $role "control-plane") $.Values.declarative.enabled (not $.Values.declarative.existingConfigMap) }}
+        checksum/declarative: {{ include "switchyard.declarativeDocument" $ | sha256sum }}
+        {{- end }}
         {{- with $values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -78,6 +82,11 @@ spec:
                 name: {{ $name }}
           env:
             {{- include "switchyard.secretEnvs" (list $ $role) | nindent 12 }}
+            {{- if and (eq $role "control-plane") $.Values.declarative.enabled }}
+            {{- with $.Values.declarative.secretEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+            {{- end }}
             {{- with $values.extraEnv }}
             {{- toYaml . | nindent 12 }}
             {{- end }}
@@ -108,6 +117,18 @@ spec:
               mountPath: /data
             - name: tmp
               mountPath: /tmp
+            {{- if and (eq $role "control-plane") $.Values.declarative.enabled }}
+            - name: declarative
+              mountPath: {{ include "switchyard.declarativeDir" $ }}
+              readOnly: true
+            {{- with $.Values.declarative.secretFiles }}
+            {{- if .secretName }}
+            - name: declarative-secrets
+              mountPath: {{ .mountPath }}
+              readOnly: true
+            {{- end }}
+            {{- end }}
+            {{- end }}
       volumes:
         - name: data
           emptyDir:
@@ -115,6 +136,21 @@ spec:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- if and (eq $role "control-plane") $.Values.declarative.enabled }}
+        - name: declarative
+          configMap:
+            name: {{ include "switchyard.declarativeConfigMapName" $ }}
+            items:
+              - key: switchyard.yaml
+                path: switchyard.yaml
+        {{- with $.Values.declarative.secretFiles }}
+        {{- if .secretName }}
+        - name: declarative-secrets
+          secret:
+            secretName: {{ .secretName }}
+        {{- end }}
+        {{- end }}
+        {{- end }}
       {{- with $values.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}

@@ -89,6 +89,11 @@ each Deployment, so a render without them stops before anything is produced.
 {{- $_ := required "secrets.adminToken is required (16+ characters, e.g. openssl rand -hex 32), or set secrets.existingSecret" .Values.secrets.adminToken }}
 {{- $_ := required "secrets.secretKey is required (64 hex characters, e.g. openssl rand -hex 32), or set secrets.existingSecret" .Values.secrets.secretKey }}
 {{- end }}
+{{- with .Values.declarative }}
+{{- if and .enabled (not .existingConfigMap) (not .config) }}
+{{- fail "declarative.enabled needs declarative.config (the switchyard.yaml document, version: 1) or declarative.existingConfigMap" }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -109,6 +114,9 @@ include "switchyard.config" (list . "relay").
 {{- $_ := set $data "SWITCHYARD_SHUTDOWN_DRAIN_DELAY_MS" ($values.shutdownDrainDelayMs | int64 | toString) }}
 {{- if eq $role "control-plane" }}
 {{- $_ := set $data "SWITCHYARD_GRPC_PORT" ($.Values.containerPorts.grpc | int64 | toString) }}
+{{- if $.Values.declarative.enabled }}
+{{- $_ := set $data "SWITCHYARD_CONFIG_FILE" (include "switchyard.declarativeFile" $) }}
+{{- end }}
 {{- end }}
 {{- if eq $role "relay" }}
 {{- $_ := set $data "SWITCHYARD_CONTROL_PLANE_URL" (include "switchyard.controlPlaneAddress" $) }}
@@ -202,3 +210,27 @@ spec:
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* ---- configuration as code (declarative.*): the control plane only ---- */}}
+
+{{/*
+Where the control plane reads switchyard.yaml. A directory of its own: a ConfigMap volume is
+read-only, so the secrets' mount point cannot be created inside it; ../secrets/<key> reaches them.
+*/}}
+{{- define "switchyard.declarativeDir" -}}
+/etc/switchyard/config
+{{- end }}
+
+{{- define "switchyard.declarativeFile" -}}
+{{- printf "%s/switchyard.yaml" (include "switchyard.declarativeDir" .) }}
+{{- end }}
+
+{{/* The ConfigMap holding the key switchyard.yaml: declarative.existingConfigMap, or the chart's own. */}}
+{{- define "switchyard.declarativeConfigMapName" -}}
+{{- default (printf "%s-declarative" (include "switchyard.fullname" .)) .Values.declarative.existingConfigMap }}
+{{- end }}
+
+{{/* The file's content in the chart's ConfigMap (and what the control plane's checksum hashes). */}}
+{{- define "switchyard.declarativeDocument" -}}
+{{- toYaml .Values.declarative.config }}
+{{- end }}
