@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CoordinationStore, SecretBox } from '@switchyard/core';
+import type { CoordinationStore, RelayRegistry, SecretBox } from '@switchyard/core';
 import type { AccountRepository } from './account-repository.js';
 import type { ChannelRepository } from './channel-repository.js';
 import type { ChannelTester } from './channel-tester.js';
@@ -30,6 +30,12 @@ export interface AdminContext {
    * without one (health then shows no breaker reports and no cooldowns).
    */
   coordination?: CoordinationStore | undefined;
+  /** Where relays announce themselves (GET /relays); absent: the relay list is unknown. */
+  relays?: RelayRegistry | undefined;
+  /** What backs `relays`, as GET /relays names it. */
+  relaysBackend: 'redis' | 'memory';
+  /** The version of the snapshot this control plane publishes now. */
+  snapshotVersion: () => number;
   secretBox: SecretBox;
   logger: Logger;
   now: () => number;

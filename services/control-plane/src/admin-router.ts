@@ -13,6 +13,7 @@ import { registerOAuthRoutes } from './oauth-routes.js';
 import { registerPriceRoutes } from './price-routes.js';
 import { registerProviderRoutes } from './provider-routes.js';
 import { registerProxyRoutes } from './proxy-routes.js';
+import { registerRelayRoutes } from './relay-routes.js';
 import { registerUsageRoutes } from './usage-routes.js';
 import { registerUserRoutes } from './user-routes.js';
 
@@ -40,6 +41,7 @@ export function createAdminRouter(ctx: AdminContext, adminTokenHash: string): Ro
   registerGroupRoutes(router, ctx);
   registerPriceRoutes(router, ctx);
   registerUsageRoutes(router, ctx);
+  registerRelayRoutes(router, ctx);
   registerDeclarativeRoutes(router, ctx);
   router.use(adminNotFound);
   router.use(adminErrorHandler(ctx.logger));

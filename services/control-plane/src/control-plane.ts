@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { ConfigSnapshot, ConfigSource, CoordinationStore, DB, SecretBox } from '@switchyard/core';
+import type {
+  ConfigSnapshot,
+  ConfigSource,
+  CoordinationStore,
+  DB,
+  RelayRegistry,
+  SecretBox,
+} from '@switchyard/core';
 import { GatewayError } from '@switchyard/core';
 import { BalanceRefresher } from './balance-refresher.js';
 import { ConfigRevision } from './config-revision.js';
@@ -46,6 +53,11 @@ export interface ControlPlaneOptions {
    * clears an account's cooldown when an admin re-enables it. Optional: without it health shows none.
    */
   coordination?: CoordinationStore;
+  /**
+   * Where relays announce their snapshot version and dependencies, read by GET /admin/v1/relays:
+   * Redis distributed, memory in the all-in-one. Optional: without it the relay list is unknown.
+   */
+  relays?: { registry: RelayRegistry; backend: 'redis' | 'memory' };
   /**
    * Which non-public hosts upstream base URLs and proxies may name (SWITCHYARD_UPSTREAM_ALLOW);
    * default `{ allow: ['loopback'] }`.
@@ -225,6 +237,9 @@ export class ControlPlane {
         modelAliases: new ModelAliasRepository(db),
         usage: new UsageQuery(db),
         coordination: this.#opts.coordination,
+        relays: this.#opts.relays?.registry,
+        relaysBackend: this.#opts.relays?.backend ?? 'memory',
+        snapshotVersion: () => this.#version,
         secretBox: this.#opts.secretBox,
         logger: this.#opts.logger,
         now: this.#now,

@@ -37,7 +37,8 @@ export const ADMIN_HELP = `Admin commands (thin calls to the admin REST API, /ad
               [--redirect-uri U] [--authorize-url U] [--token-url U]  (overrides for self-hosted OAuth servers)
   oauth callback --callback-url URL | --code X [--state Y]
   usage [--key-id N] [--user-id N] [--model M] [--since ISO] [--until ISO] [--limit N]
-  status                                                   /healthz, /readyz and every channel's account health
+  status                                                   /healthz, /readyz, every relay (snapshot version, dependencies)
+                                                           and every channel's account health
   health-check                                             Exit 0 ready, 1 not ready, 2 unreachable
   apply -f <file> [--dry-run]                              Make the configuration match switchyard.yaml; its
                                                            { env } / { file } secrets are read here (exit 2 if missing)
@@ -637,19 +638,22 @@ const COMMANDS: Record<string, Command> = {
       const readyz = await send(ctx, `${ctx.url}/readyz`, {}, REQUEST_TIMEOUT_MS);
       const ready = readyz.status === 200;
       let channels: ChannelHealth[] | null = null;
+      let relays: RelayList | null = null;
       if (ctx.token) {
         const { data } = await api<{ data: ChannelRow[] }>(ctx, 'GET', '/channels');
         channels = await Promise.all(
           data.map((c) => api<ChannelHealth>(ctx, 'GET', `/channels/${c.id}/health`)),
         );
+        relays = await api<RelayList>(ctx, 'GET', '/relays');
       }
       const report = {
         url: shown(ctx.url),
         healthz: { http_status: healthz.status, body: healthz.body },
         readyz: { http_status: readyz.status, body: readyz.body },
+        relays,
         channels,
       };
-      write(ctx, report, () => statusText(report.url, healthz, readyz, channels));
+      write(ctx, report, () => statusText(report.url, healthz, readyz, channels, relays));
       return ready ? 0 : 1;
     },
   },
@@ -663,6 +667,19 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+/** GET /admin/v1/relays. */
+interface RelayList {
+  control_plane_version: number;
+  registry: 'redis' | 'memory' | null;
+  data: Array<{
+    id: string;
+    snapshot_version: number;
+    started_at: string;
+    seen_at: string;
+    checks: Record<string, string>;
+  }>;
+}
 
 interface ChannelHealth {
   channel_id: number;
@@ -693,6 +710,7 @@ function statusText(
   healthz: { status: number; body: unknown },
   readyz: { status: number; body: unknown },
   channels: ChannelHealth[] | null,
+  relays: RelayList | null,
 ): string {
   const ready = readyz.body as { status?: string; checks?: Record<string, unknown> } | null;
   const checks = ready?.checks ?? {};
@@ -708,12 +726,33 @@ function statusText(
     { header: 'CHECK', cell: (d) => d.check },
     { header: 'STATE', cell: (d) => d.value },
   ]);
-  if (channels === null) return `${out}\n(no admin token: channel health and relays not shown)\n`;
+  if (channels === null || relays === null)
+    return `${out}\n(no admin token: relays and channel health not shown)\n`;
+  out +=
+    relays.registry === null
+      ? '\nrelays: unknown (this control plane has no SWITCHYARD_REDIS_URL to read them from)\n'
+      : relays.data.length === 0
+        ? '\nrelays: none announced in the last 15 s\n'
+        : `\n${renderTable(relays.data, [
+            { header: 'RELAY', cell: (r) => r.id },
+            {
+              header: 'SNAPSHOT',
+              cell: (r) =>
+                r.snapshot_version === relays.control_plane_version
+                  ? String(r.snapshot_version)
+                  : `${r.snapshot_version} (control plane: ${relays.control_plane_version})`,
+            },
+            { header: 'STARTED', cell: (r) => r.started_at },
+            { header: 'SEEN', cell: (r) => r.seen_at },
+            {
+              header: 'DEPENDENCIES',
+              cell: (r) =>
+                Object.entries(r.checks)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(' '),
+            },
+          ])}`;
   const accounts = channels.flatMap((c) => c.accounts.map((a) => ({ channel: c.channel_id, ...a })));
-  const relays = new Map<string, string>();
-  for (const a of accounts)
-    for (const b of a.health.breaker)
-      if ((relays.get(b.relay) ?? '') < b.updated_at) relays.set(b.relay, b.updated_at);
   out += `\n${renderTable(accounts, [
     { header: 'CHANNEL', cell: (a) => a.channel },
     { header: 'ACCOUNT', cell: (a) => a.id },
@@ -723,16 +762,6 @@ function statusText(
     { header: 'COOLDOWN_UNTIL', cell: (a) => a.health.cooldown_until },
     { header: 'LAST_ERROR', cell: (a) => a.health.last_error },
   ])}`;
-  out +=
-    relays.size === 0
-      ? '\nrelays reporting: none yet\n'
-      : `\n${renderTable(
-          [...relays],
-          [
-            { header: 'RELAY', cell: ([relay]) => relay },
-            { header: 'LAST_REPORT', cell: ([, at]) => at },
-          ],
-        )}`;
   return out;
 }
 

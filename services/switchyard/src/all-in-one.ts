@@ -3,8 +3,14 @@ import type { Kysely } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { SecretBox, type DB } from '@switchyard/core';
-import { InProcessUsageBus, MemoryCoordinationStore, OutboundDispatchers } from '@switchyard/adapters';
-import { Relay } from '@switchyard/relay';
+import {
+  InProcessUsageBus,
+  MemoryCoordinationStore,
+  MemoryRelayRegistry,
+  OutboundDispatchers,
+} from '@switchyard/adapters';
+import { hostname } from 'node:os';
+import { Relay, RelayAnnouncer } from '@switchyard/relay';
 import { ControlPlane } from '@switchyard/control-plane';
 import { Accounting } from '@switchyard/accounting';
 import type { SwitchyardConfig } from './config.js';
@@ -100,6 +106,8 @@ export async function startAllInOne(
   const bus = new InProcessUsageBus();
   // One process: the relay's cooldowns and health reports are the admin API's too.
   const coordination = new MemoryCoordinationStore();
+  // Its one relay announces itself here, so GET /admin/v1/relays answers as on a distributed install.
+  const relays = new MemoryRelayRegistry();
   // The all-in-one runs next to local models (Ollama, vLLM on localhost): loopback is allowed by default.
   const upstreamPolicy = { allow: config.upstreamAllow ?? (['loopback'] as Array<'loopback' | 'private'>) };
   const dispatchers = new OutboundDispatchers({
@@ -113,6 +121,7 @@ export async function startAllInOne(
     adminTokenHash: admin.hash,
     logger: logger.child({ role: 'control-plane' }),
     coordination,
+    relays: { registry: relays, backend: 'memory' },
     upstreamPolicy,
     accountProbeIntervalMs: config.accountProbeIntervalMs,
     oauthRefreshIntervalMs: config.oauthRefreshIntervalMs,
@@ -141,6 +150,7 @@ export async function startAllInOne(
   accounting.start();
   registerUsageConsumerGauge(registry, bus);
   const stopSnapshotGauges = registerSnapshotGauges(registry, controlPlane.configSource);
+  const relayId = config.relayId ?? `${hostname()}:${process.pid}`;
   const relay = new Relay({
     configSource: controlPlane.configSource,
     coordination,
@@ -150,10 +160,21 @@ export async function startAllInOne(
     settings: config.relay,
     accountReporter: controlPlaneMetrics.countReports(controlPlane.accountStatus),
     dispatcherFor: (target) => dispatchers.dispatcherFor(target),
-    ...(config.relayId !== null && { relayId: config.relayId }),
+    relayId,
   });
 
   let closing = false;
+  const announcer = new RelayAnnouncer({
+    registry: relays,
+    id: relayId,
+    logger,
+    state: () => ({
+      snapshotVersion: controlPlane.configSource.current().version,
+      checks: { usage_bus: `in-process, ${bus.depth} waiting`, ...(closing && { shutting_down: 'yes' }) },
+    }),
+  });
+  const stopAnnouncing = controlPlane.configSource.subscribe(() => void announcer.announceNow());
+  announcer.start();
   const app = createOpsApp(registry, async () => {
     const database = await databaseState(db);
     const snapshot = controlPlane.configSource.current();
@@ -196,9 +217,11 @@ export async function startAllInOne(
     close() {
       closed ??= (async () => {
         closing = true;
+        stopAnnouncing();
         await drainDelay(config.shutdownDrainDelayMs);
         await closeHttp(server, () => relay.idle());
         await relay.close();
+        await announcer.stop();
         stopSnapshotGauges();
         controlPlaneMetrics.close();
         await dispatchers.close();

@@ -281,7 +281,7 @@ describe('switchyard admin commands', () => {
     expect(none).toEqual([]);
   });
 
-  it('when asked for status, then it shows readiness, the snapshot version and account health', async () => {
+  it('when asked for status, then it shows readiness, the snapshot version, the relay and account health', async () => {
     const ready = (await (await fetch(`${t.gw.url}/readyz`)).json()) as {
       checks: { config: { version: number } };
     };
@@ -292,12 +292,30 @@ describe('switchyard admin commands', () => {
     expect(r.stdout).toMatch(/^database\s+up$/m);
     expect(r.stdout).toMatch(new RegExp(`^${okChannel}\\s+\\d+\\s+third\\s+healthy`, 'm'));
 
+    // The all-in-one's own relay, serving the version the process publishes.
+    const version = ready.checks.config.version;
+    expect(r.stdout).toMatch(new RegExp(`^RELAY\\s+SNAPSHOT\\s+STARTED\\s+SEEN\\s+DEPENDENCIES`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^\\S+:${process.pid}\\s+${version}\\s`, 'm'));
+
     const report = await json<{
       readyz: { body: { status: string } };
       channels: Array<{ channel_id: number }>;
+      relays: {
+        registry: string;
+        control_plane_version: number;
+        data: Array<{ id: string; snapshot_version: number }>;
+      };
     }>(['status']);
     expect(report.readyz.body.status).toBe('ready');
     expect(report.channels.map((c) => c.channel_id)).toContain(failingChannel);
+    expect(report.relays.registry).toBe('memory');
+    expect(report.relays.data).toEqual([
+      expect.objectContaining({
+        id: expect.stringMatching(new RegExp(`:${process.pid}$`)),
+        snapshot_version: version,
+      }),
+    ]);
+    expect(report.relays.control_plane_version).toBe(version);
 
     const anonymous = await cli(['status'], { SWITCHYARD_URL: t.gw.url });
     expect(anonymous.code).toBe(0);

@@ -6,6 +6,7 @@ import {
   MemoryCoordinationStore,
   OutboundDispatchers,
   RedisCoordinationStore,
+  RedisRelayRegistry,
   ResilientCoordinationStore,
 } from '@switchyard/adapters';
 import { ControlPlane } from '@switchyard/control-plane';
@@ -38,6 +39,11 @@ export async function startControlPlaneRole(
   await redis?.ready().catch((err: unknown) => logger.warn({ err }, 'Redis not reachable at start'));
   const coordination =
     redis === null ? undefined : new ResilientCoordinationStore(redis, new MemoryCoordinationStore());
+  // The relays announce themselves in the same Redis: GET /admin/v1/relays lists them.
+  const relays =
+    config.internal.redisUrl === null
+      ? null
+      : new RedisRelayRegistry({ url: config.internal.redisUrl, keyPrefix: config.internal.redisPrefix });
   const upstreamPolicy = { allow: config.upstreamAllow ?? [] };
   const dispatchers = new OutboundDispatchers({
     policy: upstreamPolicy,
@@ -57,6 +63,7 @@ export async function startControlPlaneRole(
     dispatcherFor: (proxyUrl) =>
       dispatchers.dispatcherFor({ proxyUrl, connectTimeoutMs: config.relay.timeouts.connectMs }),
     ...(coordination !== undefined && { coordination }),
+    ...(relays !== null && { relays: { registry: relays, backend: 'redis' as const } }),
   });
   await controlPlane.start();
   if (config.configFile !== null) {
@@ -66,6 +73,7 @@ export async function startControlPlaneRole(
       await controlPlane.close();
       coordination?.close();
       await redis?.close();
+      await relays?.close();
       await dispatchers.close();
       await db.destroy();
       throw err;
@@ -136,6 +144,7 @@ export async function startControlPlaneRole(
         await controlPlane.close();
         coordination?.close();
         await redis?.close();
+        await relays?.close();
         await dispatchers.close();
         await db.destroy();
       })();
