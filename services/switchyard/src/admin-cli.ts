@@ -639,12 +639,22 @@ const COMMANDS: Record<string, Command> = {
       const ready = readyz.status === 200;
       let channels: ChannelHealth[] | null = null;
       let relays: RelayList | null = null;
+      let adminError: string | null = null;
       if (ctx.token) {
-        const { data } = await api<{ data: ChannelRow[] }>(ctx, 'GET', '/channels');
-        channels = await Promise.all(
-          data.map((c) => api<ChannelHealth>(ctx, 'GET', `/channels/${c.id}/health`)),
-        );
-        relays = await api<RelayList>(ctx, 'GET', '/relays');
+        // A gateway in trouble is when status matters most: an admin API that fails is reported
+        // next to the readiness checks, not instead of them.
+        try {
+          const { data } = await api<{ data: ChannelRow[] }>(ctx, 'GET', '/channels');
+          channels = await Promise.all(
+            data.map((c) => api<ChannelHealth>(ctx, 'GET', `/channels/${c.id}/health`)),
+          );
+          relays = await api<RelayList>(ctx, 'GET', '/relays');
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          adminError = `${err.message} (${err.code}, HTTP ${err.status})`;
+          channels = null;
+          relays = null;
+        }
       }
       const report = {
         url: shown(ctx.url),
@@ -652,9 +662,10 @@ const COMMANDS: Record<string, Command> = {
         readyz: { http_status: readyz.status, body: readyz.body },
         relays,
         channels,
+        ...(adminError !== null && { admin_api_error: adminError }),
       };
-      write(ctx, report, () => statusText(report.url, healthz, readyz, channels, relays));
-      return ready ? 0 : 1;
+      write(ctx, report, () => statusText(report.url, healthz, readyz, channels, relays, adminError));
+      return ready && adminError === null ? 0 : 1;
     },
   },
   'health-check': {
@@ -711,6 +722,7 @@ function statusText(
   readyz: { status: number; body: unknown },
   channels: ChannelHealth[] | null,
   relays: RelayList | null,
+  adminError: string | null,
 ): string {
   const ready = readyz.body as { status?: string; checks?: Record<string, unknown> } | null;
   const checks = ready?.checks ?? {};
@@ -726,6 +738,7 @@ function statusText(
     { header: 'CHECK', cell: (d) => d.check },
     { header: 'STATE', cell: (d) => d.value },
   ]);
+  if (adminError !== null) return `${out}\nadmin API: ${adminError}\n`;
   if (channels === null || relays === null)
     return `${out}\n(no admin token: relays and channel health not shown)\n`;
   out +=

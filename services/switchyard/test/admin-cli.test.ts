@@ -333,6 +333,32 @@ describe('switchyard admin commands', () => {
     expect(listing.code).toBe(2);
   });
 
+  it('when the gateway cannot reach its database, then status and health-check exit 1 (not ready) while it still answers', async () => {
+    const broken = await startTestGateway();
+    try {
+      // The pool goes away under the running gateway: /readyz turns 503, /healthz stays 200.
+      await broken.gw.db.destroy();
+      const env = { SWITCHYARD_URL: broken.gw.url, SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN };
+      const health = await cli(['health-check'], env);
+      expect(health).toMatchObject({ code: 1, stdout: 'not ready (HTTP 503)\n' });
+      // With the token the admin API fails too (no database); status still shows what it knows.
+      const status = await cli(['status'], env);
+      expect(status.code, status.stderr).toBe(1);
+      expect(status.stdout).toContain('healthz: ok');
+      expect(status.stdout).toMatch(/readyz: not.ready/);
+      expect(status.stdout).toMatch(/^database\s+down$/m);
+      expect(status.stdout).toMatch(/^admin API: .*HTTP 5\d\d\)$/m);
+      const report = JSON.parse((await cli(['status', '--output', 'json'], env)).stdout) as Record<
+        string,
+        unknown
+      >;
+      expect(report.admin_api_error).toMatch(/HTTP 5\d\d/);
+      expect(report.channels).toBeNull();
+    } finally {
+      await broken.stop().catch(() => undefined);
+    }
+  });
+
   it('when the token is wrong, then it exits 1 with the API message and code, and never prints the token', async () => {
     const api = (await (
       await fetch(`${t.gw.url}/admin/v1/keys`, { headers: { authorization: `Bearer ${WRONG_TOKEN}` } })
