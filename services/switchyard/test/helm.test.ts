@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA, loadConfig } from '../src/config.js';
 import { closeHttp, createOpsApp, finishApp, listenHttp } from '../src/http-host.js';
 import { requireForRole, ROLES, type Role } from '../src/role-requirements.js';
@@ -14,12 +15,12 @@ import {
   parseDocument,
   secretRefs,
 } from './declarative-dry-run.js';
-import { helmTemplate } from './helm-render.js';
+import { HELM_VERSION, helmBinary, helmLint, helmTemplate } from './helm-render.js';
 import { parseManifests, validateManifests } from './k8s-schema.js';
 
 /**
- * The Helm chart deploy/helm/switchyard, rendered with Helm's engine semantics (scripts/helm-template)
- * for the values files in its ci/ folder, validated strictly against the Kubernetes OpenAPI schemas,
+ * The Helm chart deploy/helm/switchyard, rendered and linted by the real Helm (helm-render.ts) for
+ * the values files in its ci/ folder, validated strictly against the Kubernetes OpenAPI schemas,
  * and checked against the code it deploys: every variable is one the role accepts and every role's
  * requirements are met, every selector, port name and backend meets its target. No cluster runs
  * here, so each assertion is something that would break a real deployment.
@@ -525,6 +526,21 @@ describe('Helm chart deploy/helm/switchyard', () => {
     );
   });
 
+  it.each(['minimal-values.yaml', 'full-values.yaml', 'declarative-values.yaml'])(
+    'passes `helm lint --strict` with ci/%s',
+    (file) => {
+      expect(helmLint(CHART, { values: [path.join(CHART, 'ci', file)] })).toMatch(
+        /1 chart\(s\) linted, 0 chart\(s\) failed/,
+      );
+    },
+  );
+
+  it('is rendered by the real Helm, pinned', () => {
+    expect(execFileSync(helmBinary(), ['version', '--short'], { encoding: 'utf8' })).toMatch(
+      new RegExp(`^${HELM_VERSION.replace(/\./g, '\\.')}\\+g[0-9a-f]+`),
+    );
+  });
+
   describe('refuses to render without what the chart does not ship', () => {
     it.each([
       ['mysql.url', { 'mysql.url': '' }],
@@ -547,145 +563,6 @@ describe('Helm chart deploy/helm/switchyard', () => {
       expect(attempt).toThrow(/secrets\.adminToken: Does not match pattern/);
       expect(attempt).toThrow(/relay\.autoscaling\.enabled: Invalid type\. Expected: boolean/);
     });
-  });
-});
-
-/**
- * The renderer itself, on a small chart made here: the helm behaviours the chart above relies on, so
- * a change to scripts/helm-template that drifts from helm fails here rather than passing silently.
- */
-describe('scripts/helm-template (helm template semantics)', () => {
-  let dir: string;
-  const write = (rel: string, text: string): void => {
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), text);
-  };
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'helm-template-'));
-    write('Chart.yaml', 'apiVersion: v2\nname: demo\nversion: 1.2.3\nappVersion: "4.5"\n');
-    write(
-      'values.yaml',
-      [
-        'port: 8080',
-        'big: 1000000',
-        'flag: true',
-        'nested:',
-        '  keep: a',
-        '  drop: b',
-        'list: [x]',
-        'text: "{{ .Release.Name }}-tpl"',
-        '',
-      ].join('\n'),
-    );
-    write(
-      'templates/_helpers.tpl',
-      '{{- define "demo.name" -}}{{ .Chart.Name }}-{{ .Release.Name }}{{- end }}\nnot rendered\n',
-    );
-    write(
-      'templates/b-deployment.yaml',
-      [
-        'apiVersion: apps/v1',
-        'kind: Deployment',
-        'metadata:',
-        '  name: {{ include "demo.name" . }}',
-        '  annotations:',
-        '    missing: "{{ .Values.nope }}"',
-        '    service: {{ .Release.Service }}',
-        '    install: "{{ .Release.IsInstall }}-{{ .Release.Revision }}"',
-        '    kube: {{ .Capabilities.KubeVersion.Version }}',
-        '    app: "{{ .Chart.AppVersion }}"',
-        '    port: "{{ .Values.port }}-{{ kindOf .Values.port }}"',
-        '    big: "{{ .Values.big }}"',
-        '    flag: "{{ .Values.flag }}-{{ kindOf .Values.flag }}"',
-        '    nested: {{ .Values.nested | toJson | quote }}',
-        '    list: {{ .Values.list | toJson | quote }}',
-        '    tpl: {{ tpl .Values.text . }}',
-        '    lookup: "{{ len (lookup "v1" "Secret" "ns" "name") }}"',
-        '---',
-        '{{- if false }}',
-        'kind: Nothing',
-        '{{- end }}',
-        '',
-      ].join('\n'),
-    );
-    write('templates/a-service.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n');
-    write('templates/c-namespace.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n');
-    write('templates/empty.yaml', '{{- if .Values.nope }}\nkind: ConfigMap\n{{- end }}\n   \n');
-    write('over.yaml', 'nested:\n  drop: null\n  added: c\nlist: [first, second]\n');
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('prints documents in install order with their # Source, without partials or empty output', () => {
-    const out = helmTemplate(dir, { release: 'rel' });
-    const sources = [...out.matchAll(/^---\n# Source: (\S+)\n(?:.*\n)*?kind: (\w+)$/gm)].map(
-      (m) => `${m[2]} ${m[1]}`,
-    );
-    expect(sources).toEqual([
-      'Namespace demo/templates/c-namespace.yaml',
-      'Service demo/templates/a-service.yaml',
-      'Deployment demo/templates/b-deployment.yaml',
-    ]);
-    expect(out).not.toContain('not rendered');
-    expect(out).not.toContain('Nothing');
-    expect(out).not.toContain('empty.yaml');
-  });
-
-  it('gives templates helm objects and types: float64 from files, int64 and bools from --set, null deletes a default', () => {
-    const plain = parseManifests(helmTemplate(dir, { release: 'rel', namespace: 'ns' }));
-    const deployment = plain.find((d) => d.kind === 'Deployment') as {
-      metadata: { name: string; annotations: Record<string, string> };
-    };
-    expect(deployment.metadata.name).toBe('demo-rel');
-    expect(deployment.metadata.annotations).toEqual({
-      missing: '',
-      service: 'Helm',
-      install: 'true-1',
-      kube: 'v1.31.0',
-      app: '4.5',
-      port: '8080-float64',
-      big: '1e+06',
-      flag: 'true-bool',
-      nested: '{"drop":"b","keep":"a"}',
-      list: '["x"]',
-      tpl: 'rel-tpl',
-      lookup: '0',
-    });
-    const merged = parseManifests(
-      helmTemplate(dir, {
-        release: 'rel',
-        values: [path.join(dir, 'over.yaml')],
-        set: { port: '9090', flag: 'false', 'nested.keep': 'null' },
-      }),
-    ).find((d) => d.kind === 'Deployment') as { metadata: { annotations: Record<string, string> } };
-    expect(merged.metadata.annotations).toMatchObject({
-      port: '9090-int64',
-      flag: 'false-bool',
-      nested: '{"added":"c"}',
-      list: '["first","second"]',
-    });
-  });
-
-  it('fails like helm: required and fail name their message, env is not a function, schema errors are listed', () => {
-    write(
-      'templates/z-required.yaml',
-      '{{- if .Values.demand }}{{ required "demand.value is required" .Values.demand.value }}{{ end }}\n',
-    );
-    expect(() => helmTemplate(dir, { set: { 'demand.other': '1' } })).toThrow(
-      /Error: execution error at \(demo\/templates\/z-required\.yaml:1:\d+\): demand\.value is required/,
-    );
-    rmSync(path.join(dir, 'templates/z-required.yaml'));
-    write('templates/z-env.yaml', '{{ env "HOME" }}\n');
-    expect(() => helmTemplate(dir, {})).toThrow(/function "env" not defined/);
-    rmSync(path.join(dir, 'templates/z-env.yaml'));
-    write(
-      'values.schema.json',
-      JSON.stringify({ type: 'object', properties: { port: { type: 'integer', maximum: 65535 } } }),
-    );
-    expect(() => helmTemplate(dir, { set: { port: '70000' } })).toThrow(
-      /values don't meet the specifications of the schema\(s\) in the following chart\(s\):\ndemo:\n- port: Must be less than or equal to 65535/,
-    );
-    rmSync(path.join(dir, 'values.schema.json'));
-    expect(() => helmTemplate(dir, {})).not.toThrow();
   });
 });
 
