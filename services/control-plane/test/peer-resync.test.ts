@@ -70,6 +70,19 @@ describe('control planes sharing a database', () => {
     expect(b.controlPlane.configSource.current().version).toBe(before + 1);
   });
 
+  it('when a resync is shallow, then it finds a write through the other control plane but not an edit made in SQL', async () => {
+    await a.db.updateTable('channels').set({ weight: 9 }).where('name', '=', 'via-a').execute();
+    expect(await b.controlPlane.resyncNow({ deep: false })).toBe(false);
+    expect(b.controlPlane.configSource.current().channels.find((c) => c.name === 'via-a')?.weight).toBe(7);
+    expect((await a.call('POST', '/keys', { json: { name: 'shallow' } })).status).toBe(201);
+    expect(await b.controlPlane.resyncNow({ deep: false })).toBe(true);
+    const snapshot = b.controlPlane.configSource.current();
+    expect(snapshot.keys.some((k) => k.name === 'shallow')).toBe(true);
+    // The rebuild it did read everything, the SQL edit included.
+    expect(snapshot.channels.find((c) => c.name === 'via-a')?.weight).toBe(9);
+    expect(snapshot.version).toBe(a.controlPlane.configSource.current().version);
+  });
+
   it('when the resync timer is on, then a subscriber of the other control plane receives a write made through the first', async () => {
     const c = await startAdminHarness({
       mysqlUrl: database.url,

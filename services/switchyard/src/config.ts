@@ -122,7 +122,7 @@ export const CONFIG_SCHEMA = z.object({
   SWITCHYARD_CONFIG_RESYNC_INTERVAL_MS: int(0, 3_600_000)
     .default(2_000)
     .describe(
-      'Distributed control plane: how often it rebuilds the snapshot from the database and republishes it when it changed, so relays watching one control-plane replica see writes made through another (0 = off; with one replica it finds nothing to do).',
+      'Distributed control plane: how often it reads the shared snapshot counter and republishes when another replica moved it, so relays watching one control-plane replica see writes made through another; every 15th time it rebuilds and compares the whole snapshot, for edits made in SQL (0 = off; with one replica it finds nothing to do).',
     ),
   SWITCHYARD_ACCOUNT_PROBE_INTERVAL_MS: int(0, 86_400_000)
     .default(300_000)
