@@ -114,6 +114,8 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
  * rebuilt from each config snapshot; publishes one usage event per authenticated request.
  */
 export class Relay {
+  /** This relay's name in health reports and the relay registry: `relayId`, or host:pid. */
+  readonly id: string;
   readonly #ctx: RelayContext;
   readonly #bus: UsageBus;
   readonly #unsubscribe: () => void;
@@ -128,6 +130,7 @@ export class Relay {
     const routing = new RoutingTable();
     const metrics = new RelayMetrics(opts.registry);
     const relayId = opts.relayId ?? `${hostname()}:${process.pid}`;
+    this.id = relayId;
     const health = new AccountHealth({
       coordination: opts.coordination,
       reporter: opts.accountReporter ?? null,

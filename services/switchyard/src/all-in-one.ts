@@ -9,7 +9,6 @@ import {
   MemoryRelayRegistry,
   OutboundDispatchers,
 } from '@switchyard/adapters';
-import { hostname } from 'node:os';
 import { Relay, RelayAnnouncer } from '@switchyard/relay';
 import { ControlPlane } from '@switchyard/control-plane';
 import { Accounting } from '@switchyard/accounting';
@@ -150,7 +149,6 @@ export async function startAllInOne(
   accounting.start();
   registerUsageConsumerGauge(registry, bus);
   const stopSnapshotGauges = registerSnapshotGauges(registry, controlPlane.configSource);
-  const relayId = config.relayId ?? `${hostname()}:${process.pid}`;
   const relay = new Relay({
     configSource: controlPlane.configSource,
     coordination,
@@ -160,13 +158,13 @@ export async function startAllInOne(
     settings: config.relay,
     accountReporter: controlPlaneMetrics.countReports(controlPlane.accountStatus),
     dispatcherFor: (target) => dispatchers.dispatcherFor(target),
-    relayId,
+    ...(config.relayId !== null && { relayId: config.relayId }),
   });
 
   let closing = false;
   const announcer = new RelayAnnouncer({
     registry: relays,
-    id: relayId,
+    id: relay.id,
     logger,
     state: () => ({
       snapshotVersion: controlPlane.configSource.current().version,

@@ -9,7 +9,6 @@ import {
   ResilientCoordinationStore,
   OutboundDispatchers,
 } from '@switchyard/adapters';
-import { hostname } from 'node:os';
 import { Relay, RelayAnnouncer } from '@switchyard/relay';
 import type { SwitchyardConfig } from '../config.js';
 import { ConfigError } from '../config.js';
@@ -142,7 +141,6 @@ export async function startRelayRole(
     headersTimeoutMs: config.relay.timeouts.firstByteMs,
     bodyTimeoutMs: config.relay.timeouts.idleMs,
   });
-  const relayId = config.relayId ?? `${hostname()}:${process.pid}`;
   const relay = new Relay({
     configSource,
     coordination,
@@ -152,7 +150,7 @@ export async function startRelayRole(
     settings: config.relay,
     accountReporter: configSource,
     dispatcherFor: (target) => dispatchers.dispatcherFor(target),
-    relayId,
+    ...(config.relayId !== null && { relayId: config.relayId }),
   });
   let closing = false;
   const checks = () => ({
@@ -174,7 +172,7 @@ export async function startRelayRole(
   });
   const announcer = new RelayAnnouncer({
     registry: presence,
-    id: relayId,
+    id: relay.id,
     logger: log,
     state: () => {
       const c = checks();
