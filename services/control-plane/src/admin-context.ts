@@ -30,10 +30,8 @@ export interface AdminContext {
    * without one (health then shows no breaker reports and no cooldowns).
    */
   coordination?: CoordinationStore | undefined;
-  /** Where relays announce themselves (GET /relays); absent: the relay list is unknown. */
-  relays?: RelayRegistry | undefined;
-  /** What backs `relays`, as GET /relays names it. */
-  relaysBackend: 'redis' | 'memory';
+  /** Where relays announce themselves (GET /relays) and what backs it; absent: the list is unknown. */
+  relays?: { registry: RelayRegistry; backend: 'redis' | 'memory' } | undefined;
   /** The version of the snapshot this control plane publishes now. */
   snapshotVersion: () => number;
   secretBox: SecretBox;

@@ -22,11 +22,10 @@ function relayView(p: RelayPresence): Record<string, unknown> {
  */
 export function registerRelayRoutes(router: Router, ctx: AdminContext): void {
   router.get('/relays', async (_req, res) => {
-    const relays = ctx.relays === undefined ? null : await ctx.relays.list();
     res.json({
       control_plane_version: ctx.snapshotVersion(),
-      registry: ctx.relays === undefined ? null : ctx.relaysBackend,
-      data: (relays ?? []).map(relayView),
+      registry: ctx.relays?.backend ?? null,
+      data: ctx.relays === undefined ? [] : (await ctx.relays.registry.list()).map(relayView),
     });
   });
 }
