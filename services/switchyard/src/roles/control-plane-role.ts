@@ -65,17 +65,21 @@ export async function startControlPlaneRole(
     ...(coordination !== undefined && { coordination }),
     ...(relays !== null && { relays: { registry: relays, backend: 'redis' as const } }),
   });
+  /** Everything below the servers, in dependency order: on a failed start and at the end of close(). */
+  const closeState = async (): Promise<void> => {
+    await controlPlane.close();
+    coordination?.close();
+    await redis?.close();
+    await relays?.close();
+    await dispatchers.close();
+    await db.destroy();
+  };
   await controlPlane.start();
   if (config.configFile !== null) {
     try {
       await applyConfigFileAtStart(controlPlane, config.configFile, env, logger);
     } catch (err) {
-      await controlPlane.close();
-      coordination?.close();
-      await redis?.close();
-      await relays?.close();
-      await dispatchers.close();
-      await db.destroy();
+      await closeState();
       throw err;
     }
   }
@@ -141,12 +145,7 @@ export async function startControlPlaneRole(
         await closeHttp(http.server, async () => undefined);
         await grpcServer.close();
         metrics.close();
-        await controlPlane.close();
-        coordination?.close();
-        await redis?.close();
-        await relays?.close();
-        await dispatchers.close();
-        await db.destroy();
+        await closeState();
       })();
       return closed;
     },
