@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { closeRedis } from './redis-connection.js';
 import type {
   AdmissionDecision,
   AdmissionRefusal,
@@ -488,12 +489,6 @@ export class RedisCoordinationStore implements CoordinationStore {
 
   /** Closes the connection and stops reconnecting. */
   async close(): Promise<void> {
-    if (this.#redis.status === 'end') return;
-    try {
-      await this.#redis.quit();
-    } catch {
-      // Not connected (QUIT cannot be sent without an offline queue): drop the socket instead.
-      this.#redis.disconnect();
-    }
+    await closeRedis(this.#redis);
   }
 }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { closeRedis } from './redis-connection.js';
 import type { RelayPresence, RelayRegistry } from '@switchyard/core';
 
 /** Why 1 s: an admin listing relays waits at most this long for a Redis that does not answer. */
@@ -67,12 +68,7 @@ export class RedisRelayRegistry implements RelayRegistry {
   }
 
   async close(): Promise<void> {
-    if (this.#redis.status === 'end') return;
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+    await closeRedis(this.#redis);
   }
 }
 
